@@ -1,0 +1,12 @@
+/*
+ * commands.h - the subcommands of the tinylm command.  Each lives in its own
+ * cmd_<name>.c and is listed in main.c's table.  A command returns the
+ * process exit status (0 ok, 1 failure, 2 usage error).
+ */
+#ifndef TLM_CLI_COMMANDS_H
+#define TLM_CLI_COMMANDS_H
+
+typedef int (*tlm_cmd_fn)(int argc, char **argv);
+
+
+#endif /* TLM_CLI_COMMANDS_H */
