@@ -68,7 +68,8 @@ struct tlm_gguf_value {
             tlm_gguf_vtype type;  /* element type */
             uint64_t n;           /* element count */
             const uint8_t *data;  /* raw elements for fixed-size types */
-            tlm_gguf_str *strs;   /* STRING elements, decoded (n entries) */
+            const uint8_t **strs; /* STRING elements: each one's length prefix
+                                     in the mapping; read with tlm_gguf_arr_str */
             tlm_gguf_value *arrs; /* ARRAY elements, decoded (n entries) */
         } arr;
     } v;
@@ -107,6 +108,9 @@ uint32_t tlm_gguf_version(const tlm_gguf *g);
 uint32_t tlm_gguf_alignment(const tlm_gguf *g);
 uint64_t tlm_gguf_data_offset(const tlm_gguf *g);
 uint64_t tlm_gguf_file_size(const tlm_gguf *g);
+/* Bytes the reader allocated for its tables (never more than the file size
+ * plus a small constant). */
+uint64_t tlm_gguf_alloc_used(const tlm_gguf *g);
 
 uint64_t tlm_gguf_n_kv(const tlm_gguf *g);
 const tlm_gguf_kv *tlm_gguf_kv_at(const tlm_gguf *g, uint64_t i);
@@ -137,6 +141,8 @@ tlm_status tlm_gguf_get_strdup(const tlm_gguf *g, const char *key, char **out, t
 tlm_status tlm_gguf_get_arr(const tlm_gguf *g, const char *key, tlm_gguf_vtype elem,
                             const tlm_gguf_value **out, tlm_error *err);
 
+/* Element i of a STRING array (i < n). */
+tlm_gguf_str tlm_gguf_arr_str(const tlm_gguf_value *arr, uint64_t i);
 /* Reads element i of a fixed-size numeric array as double/int64. */
 double tlm_gguf_arr_f64(const tlm_gguf_value *arr, uint64_t i);
 int64_t tlm_gguf_arr_i64(const tlm_gguf_value *arr, uint64_t i);
