@@ -8,5 +8,16 @@
 
 typedef int (*tlm_cmd_fn)(int argc, char **argv);
 
+int cmd_info(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
+int cmd_template(int argc, char **argv);
+int cmd_grammar(int argc, char **argv);
+
 
 #endif /* TLM_CLI_COMMANDS_H */

@@ -14,6 +14,16 @@ static const struct {
     tlm_cmd_fn fn;
     const char *summary;
 } commands[] = {
+    {"info", cmd_info, "describe a GGUF file: metadata, tokenizer, tensors"},
+    {"synth", cmd_synth, "write a shape-faithful model with random weights"},
+    {"quantize", cmd_quantize, "convert a model to another weight type"},
+    {"tokenize", cmd_tokenize, "show how a model tokenizes text"},
+    {"run", cmd_run, "answer a prompt or chat with a model"},
+    {"bench", cmd_bench, "measure prompt, generation and first-token speed"},
+    {"perplexity", cmd_perplexity, "perplexity of a model over a text, KL against saved logits"},
+    {"pull", cmd_pull, "download a GGUF model into the cache"},
+    {"grammar", cmd_grammar, "inspect, test and benchmark grammars and JSON Schemas"},
+    {"template", cmd_template, "render a chat template (debugging)"},
     /* Add new commands above this line, one per line. */
     {NULL, NULL, NULL},
 };
