@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# bench.test.sh - `tinylm bench` on a synth model, kept tiny (-p 16 -n 4):
+# every requested test appears for every thread count with the requested
+# number of samples, medians lie within the samples, the table has the same
+# rows, the bandwidth figure is computed from its parts, and --kernels /
+# --tokenizer reach their own benchmarks.
+set -u
+CLI=${TLM_CLI:?TLM_CLI is not set}
+SRC=${TLM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+command -v python3 >/dev/null || { echo "skip: python3 not found"; exit 77; }
+. "$SRC/tests/lib/models.sh"
+M=$(model_path qwen2-tiny f16) || exit $?
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$CLI" bench "$M" -p 16 -n 4 -r 3 -t 1,2 --no-bw --json >"$T/json" 2>"$T/err" ||
+    fail "bench --json: $(cat "$T/err")"
+python3 - "$T/json" <<'EOF' || fail "bench JSON is wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+tests = {(t["threads"], t["test"]): t for t in d["tests"]}
+want = {(th, name) for th in (1, 2) for name in ("pp16", "tg4", "ttft_chat64")}
+assert set(tests) == want, sorted(tests)
+for t in list(tests.values()) + [d["load_ms"]]:
+    s = sorted(t["samples"])
+    assert len(s) == 3 and all(x > 0 for x in s), t
+    assert t["median"] == s[1] and abs(t["spread"] - (s[2] - s[0]) / 2) < 1e-9, t
+assert d["resident_mb"] > 0 and d["size_bytes"] > 0 and d["bytes_per_token"] > 0
+assert "bandwidth_pct" not in tests[(1, "tg4")]
+EOF
+
+"$CLI" bench "$M" -p 0 -n 4 -r 1 -t 1 --no-ttft >"$T/table" 2>/dev/null || fail "bench table"
+grep -q "^| *1 | tg4 " "$T/table" || fail "no tg4 row: $(cat "$T/table")"
+grep -q "pp" "$T/table" && fail "-p 0 still measured pp"
+# The bandwidth row: tg t/s x bytes per token / bandwidth, all in the table.
+python3 - "$T/table" <<'EOF' || fail "the bandwidth percentage does not follow from its parts"
+import re, sys
+t = open(sys.argv[1]).read()
+mb = float(re.search(r"([0-9.]+) MB read per generated token", t).group(1))
+tg = float(re.search(r"\| tg4 +\| +([0-9.]+) ±", t).group(1))
+pct, bw = map(float, re.search(r"([0-9.]+) % of +([0-9.]+) GB/s", t).groups())
+assert bw > 0 and abs(pct - 100 * mb * 1e6 * tg / (bw * 1e9)) <= 0.02 * pct + 0.2, (pct, mb, tg, bw)
+EOF
+
+"$CLI" bench --kernels --help | grep -q "bench --kernels" || fail "--kernels dispatch"
+"$CLI" bench --tokenizer --help | grep -q "bench --tokenizer" || fail "--tokenizer dispatch"
+"$CLI" bench >/dev/null 2>&1; [ $? -eq 2 ] || fail "bench without a model is not a usage error"
+out=$("$CLI" bench "$T/none.gguf" 2>&1); [ $? -eq 1 ] || fail "missing model: wrong exit code"
+echo "$out" | grep -q "no model file or pulled model named" || fail "missing model message: $out"
+echo "bench: all checks passed"
