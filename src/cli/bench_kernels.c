@@ -1,0 +1,269 @@
+/*
+ * bench_kernels.c - `tinylm bench --kernels`: how fast the matrix products
+ * run, next to what the memory allows.
+ *
+ * One-token products read every weight once, so their figure of merit is
+ * the weight bytes streamed per second as a share of the read bandwidth of
+ * this machine, measured in the same run with the same thread count (a
+ * plain read of a 1 GiB buffer).  Many-token products (512 tokens, as in a
+ * prompt) are compute-bound and are reported in GFLOP/s (2 per multiply-
+ * add).  Weights are random rows quantized with quant.h; a matrix repeats
+ * 64 distinct rows, which changes nothing for bandwidth and keeps the setup
+ * of the 2048 x 256000 shapes short.
+ */
+#include "cli/bench_kernels.h"
+
+#include "core/threads.h"
+#include "core/util.h"
+#include "tensor/matmul.h"
+#include "tensor/quant.h"
+#include "tensor/simd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct shape {
+    int64_t cols, rows; /* GGUF ne[0] x ne[1] */
+} shape;
+
+static const shape all_shapes[] = {{896, 896},     {896, 4864},    {4864, 896},
+                                   {896, 151936},  {2048, 16384},  {2048, 256000}};
+static const shape quick_shapes[] = {{896, 4864}, {896, 151936}, {2048, 16384}};
+
+static const char *const default_types = "q8_0,q4_0,q5_0,q4_K,q6_K,f16,q4_1,q5_1,q2_K,q3_K,q5_K,bf16,f32";
+static const char *const quick_types = "q8_0,q4_0,q5_0,q4_K,q6_K,f16";
+
+#define GEMM_TOKENS 512
+#define DISTINCT_ROWS 64
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static float frand(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts v and returns its median (v[0] is then the best). */
+static uint64_t median(uint64_t *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    return v[n / 2];
+}
+
+/* ---- Memory read bandwidth ---- */
+
+typedef struct bw_job {
+    const uint64_t *buf;
+    size_t n;
+    uint64_t sums[TLM_POOL_MAX_THREADS];
+} bw_job;
+
+static void bw_worker(void *arg, int ith, int nth) {
+    bw_job *j = arg;
+    int64_t lo, hi;
+    tlm_pool_split((int64_t)j->n, 64, ith, nth, &lo, &hi);
+    uint64_t s[8] = {0};
+    for (int64_t i = lo; i + 8 <= hi; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += j->buf[i + k];
+    j->sums[ith] = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+/* Median (and in *best the best) read bandwidth in GB/s; 0 without memory. */
+static double read_bandwidth(tlm_pool *pool, int reps, double *best) {
+    size_t bytes = (size_t)1 << 30;
+    bw_job *j = calloc(1, sizeof *j);
+    uint64_t *buf = malloc(bytes);
+    if (!j || !buf) {
+        free(j), free(buf);
+        return 0;
+    }
+    memset(buf, 1, bytes);
+    j->buf = buf;
+    j->n = bytes / 8;
+    uint64_t t[16];
+    for (int r = 0; r < reps; r++) {
+        uint64_t t0 = tlm_time_ns();
+        tlm_pool_run(pool, bw_worker, j);
+        t[r] = tlm_time_ns() - t0;
+    }
+    volatile uint64_t sink = j->sums[0];
+    (void)sink;
+    free(buf), free(j);
+    double med = (double)bytes / (double)median(t, reps);
+    *best = (double)bytes / (double)t[0];
+    return med;
+}
+
+/* ---- One type and shape ---- */
+
+typedef struct result {
+    double gbs, best_gbs, ms, gflops;
+} result;
+
+static void *make_weights(tlm_type type, shape s) {
+    size_t rs = tlm_type_row_size(type, (uint64_t)s.cols);
+    uint8_t *w = malloc(rs * (size_t)s.rows);
+    float *row = malloc(sizeof(float) * (size_t)s.cols);
+    if (!w || !row) {
+        free(w), free(row);
+        return NULL;
+    }
+    for (int64_t r = 0; r < TLM_MIN(DISTINCT_ROWS, s.rows); r++) {
+        for (int64_t k = 0; k < s.cols; k++) row[k] = frand();
+        tlm_quantize_row(type, row, w + (size_t)r * rs, s.cols);
+    }
+    for (int64_t r = DISTINCT_ROWS; r < s.rows; r++)
+        memcpy(w + (size_t)r * rs, w + (size_t)(r % DISTINCT_ROWS) * rs, rs);
+    free(row);
+    return w;
+}
+
+static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result *res) {
+    int64_t gemm_rows = TLM_MIN(s.rows, quick ? 2048 : 4096);
+    void *w = make_weights(type, s);
+    float *x = malloc(sizeof(float) * (size_t)(s.cols * GEMM_TOKENS));
+    float *y = malloc(sizeof(float) * (size_t)(s.rows * 2 + gemm_rows * GEMM_TOKENS));
+    void *scratch = malloc(tlm_matmul_scratch_size(type, s.cols, GEMM_TOKENS) + 1);
+    bool ok = w && x && y && scratch;
+    if (ok) {
+        for (int64_t i = 0; i < s.cols * GEMM_TOKENS; i++) x[i] = frand();
+        size_t wbytes = tlm_type_row_size(type, (uint64_t)s.cols) * (size_t)s.rows;
+        uint64_t t[64], spent = 0;
+        int n = 0, min_reps = quick ? 3 : 5;
+        tlm_matmul(pool, type, w, s.rows, s.cols, x, 1, y, scratch); /* warm up */
+        while (n < 64 && (n < min_reps || spent < 300000000ull)) {
+            uint64_t t0 = tlm_time_ns();
+            tlm_matmul(pool, type, w, s.rows, s.cols, x, 1, y, scratch);
+            t[n] = tlm_time_ns() - t0;
+            spent += t[n++];
+        }
+        uint64_t tm = median(t, n);
+        res->gbs = (double)wbytes / (double)tm;
+        res->best_gbs = (double)wbytes / (double)t[0];
+        res->ms = (double)tm / 1e6;
+        n = quick ? 1 : 3;
+        for (int r = 0; r < n; r++) {
+            uint64_t t0 = tlm_time_ns();
+            tlm_matmul(pool, type, w, gemm_rows, s.cols, x, GEMM_TOKENS, y, scratch);
+            t[r] = tlm_time_ns() - t0;
+        }
+        res->gflops = 2.0 * (double)gemm_rows * (double)s.cols * GEMM_TOKENS / (double)median(t, n);
+    }
+    free(w), free(x), free(y), free(scratch);
+    return ok;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: tinylm bench --kernels [-t THREADS] [--types LIST] [--quick]\n\n"
+            "Measures one-token products (GB/s of weights, %% of the read bandwidth measured\n"
+            "in the same run) and %d-token products (GFLOP/s) for each weight type and\n"
+            "shape (cols x rows).  TLM_SIMD=scalar|avx2|avx512|neon forces a kernel path.\n\n"
+            "  -t N         threads (default 2)\n"
+            "  --types L    comma-separated types (default: %s)\n"
+            "  --quick      fewer shapes, types and repeats\n\n"
+            "example: tinylm bench --kernels -t 2 --types q8_0,q4_0\n",
+            GEMM_TOKENS, default_types);
+}
+
+/* Parses "q8_0,q4_K" into types; false on an unknown or unsupported name. */
+static bool parse_types(const char *list, tlm_type *out, int *n) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        tlm_type t;
+        if (!tlm_type_from_name(tok, &t) || tlm_matmul_check(t, 4096, NULL) != TLM_OK || *n >= 32) {
+            fprintf(stderr, "tinylm bench: unknown or unsupported weight type '%s'\n", tok);
+            return false;
+        }
+        out[(*n)++] = t;
+    }
+    return *n > 0;
+}
+
+static void run_table(tlm_pool *pool, const tlm_type *types, int n_types, bool quick, double bw) {
+    const shape *shapes = quick ? quick_shapes : all_shapes;
+    int n_shapes = quick ? (int)TLM_ARRAY_LEN(quick_shapes) : (int)TLM_ARRAY_LEN(all_shapes);
+    printf("%-5s %15s %9s %9s %10s %8s %9s %14s\n", "type", "cols x rows", "MB", "1-tok ms",
+           "1-tok GB/s", "% of bw", "best GB/s", "512-tok GFLOP/s");
+    for (int ti = 0; ti < n_types; ti++) {
+        for (int si = 0; si < n_shapes; si++) {
+            shape s = shapes[si];
+            char dims[32];
+            snprintf(dims, sizeof dims, "%lldx%lld", (long long)s.cols, (long long)s.rows);
+            const char *name = tlm_type_info(types[ti])->name;
+            if (tlm_matmul_check(types[ti], s.cols, NULL) != TLM_OK) {
+                printf("%-5s %15s %9s   (cols not a multiple of the block)\n", name, dims, "-");
+                continue;
+            }
+            double mb = (double)tlm_type_row_size(types[ti], (uint64_t)s.cols) * (double)s.rows / 1e6;
+            result r;
+            if (!bench_one(pool, types[ti], s, quick, &r)) {
+                printf("%-5s %15s %9.1f   (out of memory)\n", name, dims, mb);
+                continue;
+            }
+            printf("%-5s %15s %9.1f %9.3f %10.1f %7.0f%% %9.1f %14.1f\n", name, dims, mb, r.ms,
+                   r.gbs, 100.0 * r.gbs / bw, r.best_gbs, r.gflops);
+            fflush(stdout);
+        }
+    }
+}
+
+int tlm_cli_bench_kernels(int argc, char **argv) {
+    int threads = 2;
+    bool quick = false;
+    const char *types_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--kernels")) continue;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
+            threads = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--types") && i + 1 < argc) {
+            types_arg = argv[++i];
+        } else if (!strcmp(argv[i], "--quick")) {
+            quick = true;
+        } else {
+            fprintf(stderr, "tinylm bench --kernels: unknown option '%s'\n\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    tlm_type types[32];
+    int n_types;
+    if (!parse_types(types_arg ? types_arg : quick ? quick_types : default_types, types, &n_types))
+        return 2;
+    tlm_error err;
+    if (tlm_simd_init(&err) != TLM_OK) {
+        fprintf(stderr, "tinylm bench: %s\n", err.msg);
+        return 1;
+    }
+    tlm_pool *pool;
+    if (tlm_pool_create(threads, &pool) != TLM_OK) {
+        fprintf(stderr, "tinylm bench: cannot start %d threads\n", threads);
+        return 1;
+    }
+    printf("tinylm bench --kernels: simd %s, %d thread%s\n", tlm_simd_name(tlm_simd_active()),
+           threads, threads == 1 ? "" : "s");
+    double best_bw = 0, bw = read_bandwidth(pool, quick ? 3 : 7, &best_bw);
+    if (bw <= 0) {
+        fprintf(stderr, "tinylm bench: cannot allocate the 1 GiB bandwidth buffer\n");
+        tlm_pool_free(pool);
+        return 1;
+    }
+    printf("memory read bandwidth (1 GiB buffer, %d threads): %.1f GB/s median, %.1f best\n\n",
+           threads, bw, best_bw);
+    run_table(pool, types, n_types, quick, bw);
+    printf("\nGB/s and %% of bw are medians (the %% against the median read bandwidth); matrices\n"
+           "that fit in the caches (the small shapes) can exceed 100%%.  best: the fastest\n"
+           "repeat, useful on a busy machine.  %d-token GFLOP/s on up to %d rows.\n",
+           GEMM_TOKENS, quick ? 2048 : 4096);
+    tlm_pool_free(pool);
+    return 0;
+}

@@ -1,0 +1,288 @@
+/*
+ * matmul.c - dispatch of matrix products (matmul.h): argument checks,
+ * scratch layout, activation quantization and the split of the work into
+ * fixed chunks that the pool's threads claim from a shared counter.
+ *
+ * Chunks have fixed boundaries (multiples of CHUNK_ROWS rows and CHUNK_TOKS
+ * tokens), so which thread runs a chunk never changes its arithmetic: the
+ * result is the same for any thread count, while dynamic claiming keeps
+ * both cores busy when one of them is slowed down by other work.
+ */
+#include "tensor/matmul.h"
+
+#include "core/util.h"
+#include "tensor/matmul_kernels.h"
+#include "tensor/quant.h"
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define CHUNK_ROWS TLM_MM_CHUNK_ROWS
+#define CHUNK_TOKS TLM_MM_GEMM_TOKS
+#define TILE TLM_MM_PANEL_TILE
+#define SCRATCH_ALIGN 64
+
+const tlm_mm_kernels *tlm_mm_kernels_get(tlm_simd s) {
+    switch (s) {
+    case TLM_SIMD_SCALAR:
+        return &tlm_mm_kernels_scalar;
+#if defined(__x86_64__)
+    case TLM_SIMD_AVX2:
+        return &tlm_mm_kernels_avx2;
+    case TLM_SIMD_AVX512:
+        return &tlm_mm_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+    case TLM_SIMD_NEON:
+        return &tlm_mm_kernels_neon;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+static bool is_weight_type(tlm_type t) {
+    switch (t) {
+    case TLM_TYPE_F32: case TLM_TYPE_F16: case TLM_TYPE_BF16:
+    case TLM_TYPE_Q4_0: case TLM_TYPE_Q4_1: case TLM_TYPE_Q5_0: case TLM_TYPE_Q5_1:
+    case TLM_TYPE_Q8_0: case TLM_TYPE_Q2_K: case TLM_TYPE_Q3_K: case TLM_TYPE_Q4_K:
+    case TLM_TYPE_Q5_K: case TLM_TYPE_Q6_K:
+        return true;
+    default:
+        return false;
+    }
+}
+
+tlm_status tlm_matmul_check(tlm_type wtype, int64_t cols, tlm_error *err) {
+    const tlm_type_traits *tt = tlm_type_info((uint32_t)wtype);
+    if (!tt || !is_weight_type(wtype) || !tlm_quant_info(wtype))
+        return tlm_error_set(err, TLM_ERR_UNSUPPORTED, "matmul: no kernels for weight type %s",
+                             tt ? tt->name : "(unknown)");
+    if (cols <= 0 || cols % tt->blck)
+        return tlm_error_set(err, TLM_ERR_INVALID_ARG,
+                             "matmul: %s weights need cols %% %u == 0, got %lld", tt->name,
+                             tt->blck, (long long)cols);
+    return TLM_OK;
+}
+
+/* Scratch layout for quantized weights: n_tok activation rows; the side
+ * arrays d, sum, s (n_tok * cols/32 entries each, legacy types); and for
+ * many-token products the activation panel of the gemm kernels (one byte
+ * per activation, 2 x 16 floats per 32-block and 8 x 16 int32 per 256-block
+ * per 16-token tile). */
+typedef struct scratch_layout {
+    size_t q_row, q_bytes, side_bytes, qx_bytes, ap_bytes, apd_bytes, apx_bytes, total;
+} scratch_layout;
+
+static scratch_layout layout_for(tlm_type wtype, int64_t cols, int64_t n_tok) {
+    scratch_layout l = {0};
+    tlm_type act = tlm_quant_info(wtype)->vec_dot_type;
+    if (act == TLM_TYPE_F32) return l;
+    size_t nb32 = (size_t)cols / TLM_QK, nsb = (size_t)cols / TLM_QK_K;
+    l.q_row = tlm_type_row_size(act, (uint64_t)cols);
+    l.q_bytes = tlm_pad_u64(l.q_row * (size_t)n_tok, SCRATCH_ALIGN);
+    if (act != TLM_TYPE_Q8_K) {
+        l.side_bytes = tlm_pad_u64((size_t)n_tok * nb32 * 4, SCRATCH_ALIGN);
+        l.qx_bytes = tlm_pad_u64((size_t)n_tok * (size_t)cols, SCRATCH_ALIGN);
+    }
+    if (n_tok >= TLM_MM_GEMM_MIN) {
+        size_t t16 = (size_t)tlm_pad_u64((uint64_t)n_tok, TILE);
+        l.ap_bytes = tlm_pad_u64(t16 * (size_t)cols, SCRATCH_ALIGN);
+        l.apd_bytes = tlm_pad_u64(t16 * nb32 * 4, SCRATCH_ALIGN);
+        l.apx_bytes = tlm_pad_u64(t16 * nsb * 32, SCRATCH_ALIGN);
+    }
+    l.total = SCRATCH_ALIGN + l.q_bytes + 3 * l.side_bytes + l.qx_bytes + l.ap_bytes +
+              2 * l.apd_bytes + l.apx_bytes;
+    return l;
+}
+
+size_t tlm_matmul_scratch_size(tlm_type wtype, int64_t cols, int64_t n_tok) {
+    if (tlm_matmul_check(wtype, cols, NULL) != TLM_OK || n_tok <= 0) return 0;
+    return layout_for(wtype, cols, n_tok).total;
+}
+
+#define MAX_OPS 8
+
+/* One weight matrix of a step, with its kernels and its share of the
+ * chunk numbers [first, first + n_chunks). */
+typedef struct mm_op {
+    tlm_mm_args a;
+    tlm_mm_fn gemv, gemm;
+    int64_t n_row_chunks, first, n_chunks;
+} mm_op;
+
+typedef struct mm_job {
+    tlm_pool *pool;
+    tlm_act_quant_fn quant_act;
+    tlm_mm_prep_fn prep;
+    mm_op ops[MAX_OPS];
+    int n_ops;
+    int64_t n_chunks;
+    uint8_t *q;          /* writable views of the activation scratch */
+    float *qd, *qs;
+    int32_t *qsum;
+    int8_t *qx;
+    int64_t n_tiles;     /* activation panel tiles to build (0: none) */
+    /* Work is claimed from counters, and a phase waits until every claimed
+     * unit of the previous one is done: no thread has to show up. */
+    _Alignas(64) atomic_llong q_next;
+    atomic_llong q_done;
+    _Alignas(64) atomic_llong p_next;
+    atomic_llong p_done;
+    _Alignas(64) atomic_llong next;
+} mm_job;
+
+static void quantize_token(mm_job *j, int64_t t) {
+    const tlm_mm_args *a = &j->ops[0].a;
+    size_t o = (size_t)(t * a->nb32);
+    tlm_act_side side = {0};
+    if (j->qd) side = (tlm_act_side){j->qd + o, j->qsum + o, j->qs + o, j->qx + t * a->cols};
+    j->quant_act(a->act_type, a->x + t * a->cols, a->cols, j->q + (size_t)t * a->q_row_size,
+                 &side);
+}
+
+/* Waits until n units of a phase are done, by threads that claimed them. */
+static void wait_done(atomic_llong *done, int64_t n) {
+    for (unsigned i = 1; atomic_load(done) < n; i++) {
+        if (i < 256) {
+#if defined(__x86_64__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+static void run_chunk(const mm_job *j, int64_t c) {
+    const mm_op *op = j->ops;
+    while (c >= op->first + op->n_chunks) op++;
+    c -= op->first;
+    const tlm_mm_args *a = &op->a;
+    int64_t rc = c % op->n_row_chunks, tc = c / op->n_row_chunks;
+    int64_t r0 = rc * CHUNK_ROWS, r1 = TLM_MIN(a->rows, r0 + CHUNK_ROWS);
+    int64_t t0 = tc * CHUNK_TOKS, t1 = TLM_MIN(a->n_tok, t0 + CHUNK_TOKS);
+    if (t1 - t0 >= TLM_MM_GEMM_MIN) {
+        op->gemm(a, r0, r1, t0, t1);
+    } else {
+        for (int64_t t = t0; t < t1; t++) op->gemv(a, r0, r1, t, t + 1);
+    }
+}
+
+static void mm_worker(void *arg, int ith, int nth) {
+    mm_job *j = arg;
+    const int64_t n_tok = j->ops[0].a.n_tok;
+    int64_t u;
+    if (j->ops[0].a.act_type != TLM_TYPE_F32) {
+        while ((u = atomic_fetch_add(&j->q_next, 1)) < n_tok) {
+            quantize_token(j, u);
+            atomic_fetch_add(&j->q_done, 1);
+        }
+        wait_done(&j->q_done, n_tok);
+    }
+    if (j->n_tiles) {
+        while ((u = atomic_fetch_add(&j->p_next, 1)) < j->n_tiles) {
+            j->prep(&j->ops[0].a, u);
+            atomic_fetch_add(&j->p_done, 1);
+        }
+        wait_done(&j->p_done, j->n_tiles);
+    }
+    for (;;) {
+        int64_t c = atomic_fetch_add(&j->next, 1);
+        if (c >= j->n_chunks) break;
+        run_chunk(j, c);
+    }
+}
+
+/* Points the activation fields of a at the scratch (layout_for). */
+static void setup_scratch(mm_job *j, tlm_mm_args *a, void *scratch) {
+    scratch_layout l = layout_for(a->wtype, a->cols, a->n_tok);
+    if (a->act_type == TLM_TYPE_F32) return;
+    uint8_t *p = (uint8_t *)tlm_pad_u64((uintptr_t)scratch, SCRATCH_ALIGN);
+    j->q = p;
+    a->q = p;
+    a->q_row_size = l.q_row;
+    a->nb32 = a->cols / TLM_QK;
+    p += l.q_bytes;
+    if (l.side_bytes) {
+        a->qd = j->qd = (float *)p;
+        a->qsum = j->qsum = (int32_t *)(p + l.side_bytes);
+        a->qs = j->qs = (float *)(p + 2 * l.side_bytes);
+        a->qx = j->qx = (int8_t *)(p + 3 * l.side_bytes);
+        p += 3 * l.side_bytes + l.qx_bytes;
+    }
+    if (l.ap_bytes) {
+        a->ap = p;
+        a->apd = (float *)(p + l.ap_bytes);
+        a->aps = (float *)(p + l.ap_bytes + l.apd_bytes);
+        a->apx = (int32_t *)(p + l.ap_bytes + 2 * l.apd_bytes);
+    }
+}
+
+static bool op_ok(const tlm_matmul_op *op, int64_t cols) {
+    return tlm_matmul_check(op->wtype, cols, NULL) == TLM_OK && op->rows > 0 && op->w && op->y;
+}
+
+/* Runs ops that share one activation type as a single pool step. */
+static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64_t cols,
+                      const float *x, int64_t n_tok, void *scratch) {
+    const tlm_mm_kernels *k = tlm_mm_kernels_get(tlm_simd_active());
+    const tlm_mm_kernels *ks = &tlm_mm_kernels_scalar;
+    if (!k) k = ks;
+    mm_job j = {.pool = pool, .n_ops = n_ops};
+    j.quant_act = k->quant_act ? k->quant_act : ks->quant_act;
+    tlm_type act = tlm_quant_info(ops[0].wtype)->vec_dot_type;
+    for (int i = 0; i < n_ops; i++) {
+        mm_op *op = &j.ops[i];
+        tlm_type wt = ops[i].wtype;
+        op->gemv = k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt];
+        op->gemm = k->gemm[wt] ? k->gemm[wt] : ks->gemm[wt];
+        /* The panel belongs to the table whose gemm runs. */
+        if (n_tok >= TLM_MM_GEMM_MIN && k->gemm[wt] && act != TLM_TYPE_F32) j.prep = k->prep_gemm;
+        op->a = (tlm_mm_args){
+            .wtype = wt, .w = ops[i].w, .w_row_size = tlm_type_row_size(wt, (uint64_t)cols),
+            .rows = ops[i].rows, .cols = cols, .n_tok = n_tok, .x = x, .act_type = act,
+            .y = ops[i].y,
+        };
+        setup_scratch(&j, &op->a, scratch);
+        op->n_row_chunks = (op->a.rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+        op->first = j.n_chunks;
+        op->n_chunks = op->n_row_chunks * ((n_tok + CHUNK_TOKS - 1) / CHUNK_TOKS);
+        j.n_chunks += op->n_chunks;
+    }
+    if (j.prep) j.n_tiles = (n_tok + TILE - 1) / TILE;
+    atomic_init(&j.q_next, 0);
+    atomic_init(&j.q_done, 0);
+    atomic_init(&j.p_next, 0);
+    atomic_init(&j.p_done, 0);
+    atomic_init(&j.next, 0);
+    tlm_pool_run_dynamic(pool, mm_worker, &j);
+}
+
+tlm_status tlm_matmul_multi(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64_t cols,
+                            const float *x, int64_t n_tok, void *scratch) {
+    if (n_ops <= 0 || n_tok <= 0 || !x) return TLM_ERR_INVALID_ARG;
+    for (int i = 0; i < n_ops; i++) {
+        if (!op_ok(&ops[i], cols)) return TLM_ERR_INVALID_ARG;
+        if (tlm_quant_info(ops[i].wtype)->vec_dot_type != TLM_TYPE_F32 && !scratch)
+            return TLM_ERR_INVALID_ARG;
+    }
+    /* Consecutive ops with the same activation type share a step. */
+    for (int i = 0; i < n_ops;) {
+        tlm_type act = tlm_quant_info(ops[i].wtype)->vec_dot_type;
+        int n = 1;
+        while (i + n < n_ops && n < MAX_OPS &&
+               tlm_quant_info(ops[i + n].wtype)->vec_dot_type == act)
+            n++;
+        run_group(pool, ops + i, n, cols, x, n_tok, scratch);
+        i += n;
+    }
+    return TLM_OK;
+}
+
+tlm_status tlm_matmul(tlm_pool *pool, tlm_type wtype, const void *w, int64_t rows, int64_t cols,
+                      const float *x, int64_t n_tok, float *y, void *scratch) {
+    tlm_matmul_op op = {wtype, w, rows, y};
+    return tlm_matmul_multi(pool, &op, 1, cols, x, n_tok, scratch);
+}
