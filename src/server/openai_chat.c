@@ -1,0 +1,69 @@
+/*
+ * openai_chat.c - POST /v1/chat/completions.
+ *
+ * The messages go through the model's own chat template (tlm_chat_render;
+ * for Gemma, whose template has no system role, the system message is
+ * folded into the first user turn).  Answers are chat.completion objects,
+ * or chat.completion.chunk events when streaming (openai_common.c), with
+ * logprobs in OpenAI's shape: {"content":[{token, logprob, bytes,
+ * top_logprobs:[...]}]}.
+ */
+#include "server/server.h"
+
+static json_t *logprobs_obj(const tlm_srv_gen *g, const tlm_tok_rec *recs, size_t n) {
+    if (!g->rq.logprobs) return json_null();
+    json_t *content = json_array();
+    tlm_gen_logprobs_content(g, recs, n, content);
+    return json_pack("{s:o,s:n}", "content", content, "refusal");
+}
+
+static json_t *chunk_choice(const tlm_srv_gen *g, int32_t i, const char *text, size_t n,
+                            const tlm_tok_rec *recs, size_t n_recs, const char *finish) {
+    json_t *delta = json_object();
+    if (n) json_object_set_new(delta, "content", tlm_json_text(text, n));
+    json_t *c = json_pack("{s:i,s:o,s:o}", "index", i, "delta", delta, "finish_reason",
+                          finish ? json_string(finish) : json_null());
+    json_object_set_new(c, "logprobs", n_recs ? logprobs_obj(g, recs, n_recs) : json_null());
+    return c;
+}
+
+static json_t *opening_choice(const tlm_srv_gen *g, int32_t i) {
+    (void)g;
+    return json_pack("{s:i,s:{s:s,s:n},s:n,s:n}", "index", i, "delta", "role", "assistant",
+                     "content", "logprobs", "finish_reason");
+}
+
+static json_t *full_choice(const tlm_srv_gen *g, int32_t i) {
+    const tlm_job *j = &g->task->jobs[i];
+    const tlm_buf *t = &g->text[i], *r = &g->recs[i];
+    json_t *msg = json_pack("{s:s,s:o,s:n}", "role", "assistant", "content",
+                            tlm_json_text(t->data ? t->data : "", t->len), "refusal");
+    return json_pack("{s:i,s:o,s:o,s:s}", "index", i, "message", msg, "logprobs",
+                     logprobs_obj(g, (const tlm_tok_rec *)r->data, r->len / sizeof(tlm_tok_rec)),
+                     "finish_reason", tlm_finish_str(j->finish));
+}
+
+static const tlm_oai_kind chat_kind = {
+    .object = "chat.completion",
+    .chunk_object = "chat.completion.chunk",
+    .choice = chunk_choice,
+    .opening = opening_choice,
+    .full_choice = full_choice,
+};
+
+void tlm_handle_chat(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp) {
+    size_t len;
+    const char *body = tlm_http_req_body(req, &len);
+    tlm_srv_request rq;
+    tlm_api_error e;
+    if (tlm_request_parse(TLM_API_CHAT, body, len, &rq, &e)) {
+        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
+        return;
+    }
+    tlm_srv_gen *g = tlm_gen_start(s, req, &rq, "chatcmpl", &e);
+    if (!g) {
+        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
+        return;
+    }
+    tlm_oai_answer(g, &chat_kind, resp);
+}
