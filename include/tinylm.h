@@ -159,8 +159,10 @@ typedef enum tlm_kv_type {
 
 typedef struct tlm_ctx_params {
     int32_t n_ctx;        /* KV cache cells shared by all sequences; 0 = min(4096, trained) */
-    int32_t n_batch;      /* most tokens in one tlm_ctx_decode call (default 512) */
-    int32_t n_seq_max;    /* independent sequences (default 1) */
+    int32_t n_batch;      /* most tokens in one tlm_ctx_decode call (default 512,
+                             at most n_ctx) */
+    int32_t n_seq_max;    /* independent sequences, ids 0 .. n_seq_max - 1 (default 1,
+                             at most 64) */
     int32_t n_threads;    /* 0 = all cores */
     tlm_kv_type kv_type;
 } tlm_ctx_params;
@@ -168,9 +170,11 @@ typedef struct tlm_ctx_params {
 TLM_API tlm_ctx_params tlm_ctx_default_params(void);
 
 /* Creates a context for model (which must outlive it).  Every buffer the
- * forward pass needs is allocated here: decoding allocates nothing.  The
- * caller owns *out; free with tlm_ctx_free().  A context is used by one
- * thread at a time. */
+ * forward pass needs is allocated here: decoding allocates nothing, except
+ * that the logits buffer (room for n_seq_max rows at first) grows the first
+ * time a batch asks for more rows than any batch before.  The caller owns
+ * *out; free with tlm_ctx_free().  A context is used by one thread at a
+ * time.  TLM_ERR_INVALID_ARG names a parameter out of range. */
 TLM_API tlm_status tlm_ctx_create(tlm_model *model, const tlm_ctx_params *params, tlm_ctx **out,
                                   tlm_error *err);
 TLM_API void tlm_ctx_free(tlm_ctx *ctx);
@@ -179,7 +183,10 @@ TLM_API const tlm_model *tlm_ctx_model(const tlm_ctx *ctx);
 
 /* A batch of tokens, possibly from several sequences.  Token i sits at
  * position pos[i] of sequence seq_id[i]; logits[i] != 0 asks for its logits.
- * Arrays are borrowed for the call. */
+ * seq_id may be NULL (every token in sequence 0); logits may be NULL (only
+ * the last token gets logits).  A token attends to the cells of its own
+ * sequence whose positions are <= its own.  Arrays are borrowed for the
+ * call. */
 typedef struct tlm_batch {
     int32_t n_tokens;
     const tlm_token *token;
@@ -189,16 +196,21 @@ typedef struct tlm_batch {
 } tlm_batch;
 
 /* Runs the forward pass over the batch, appending its keys and values to
- * the cache.  TLM_ERR_RANGE when the cache has no room (nothing changes).
- * Results do not depend on the thread count, nor on which other sequences
- * share the batch. */
+ * the cache.  TLM_ERR_RANGE when the cache has no room, TLM_ERR_INVALID_ARG
+ * (naming the batch index) for a token, sequence or position out of range;
+ * in both cases nothing changes.  Results do not depend on the thread
+ * count, nor on which other sequences share the batch. */
 TLM_API tlm_status tlm_ctx_decode(tlm_ctx *ctx, const tlm_batch *batch, tlm_error *err);
 
 /* Logits (n_vocab floats) of batch token i of the last decode, or NULL if
- * they were not requested.  Valid until the next decode. */
+ * they were not requested.  i < 0 counts from the end (-1 = the last
+ * token).  Valid until the next decode. */
 TLM_API const float *tlm_ctx_logits(const tlm_ctx *ctx, int32_t i);
 
-/* KV cache per sequence.  p1 < 0 means "to the end". */
+/* KV cache per sequence, over positions [p0, p1): p0 < 0 means from 0,
+ * p1 < 0 "to the end".  seq_rm with seq < 0 removes from every sequence.
+ * seq_cp makes dst share src's cells (no data is copied; a cell is freed
+ * when no sequence uses it any more). */
 TLM_API void tlm_kv_seq_rm(tlm_ctx *ctx, int32_t seq, int32_t p0, int32_t p1);
 TLM_API void tlm_kv_seq_cp(tlm_ctx *ctx, int32_t src, int32_t dst, int32_t p0, int32_t p1);
 TLM_API int32_t tlm_kv_seq_pos_max(const tlm_ctx *ctx, int32_t seq); /* -1 when empty */

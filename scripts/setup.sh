@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libpcre2-dev libutf8proc-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev
-  bubblewrap python3 python3-jinja2 curl ca-certificates
+  bubblewrap python3 python3-jinja2 curl ca-certificates chromium fonts-noto-cjk
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
 
 missing=()

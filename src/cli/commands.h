@@ -18,6 +18,8 @@ int cmd_pull(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_grammar(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 
 #endif /* TLM_CLI_COMMANDS_H */

@@ -24,6 +24,8 @@ static const struct {
     {"pull", cmd_pull, "download a GGUF model into the cache"},
     {"grammar", cmd_grammar, "inspect, test and benchmark grammars and JSON Schemas"},
     {"template", cmd_template, "render a chat template (debugging)"},
+    {"eval", cmd_eval, "run task suites against models or endpoints and grade the answers"},
+    {"serve", cmd_serve, "serve models over HTTP (OpenAI and Ollama APIs)"},
     /* Add new commands above this line, one per line. */
     {NULL, NULL, NULL},
 };
