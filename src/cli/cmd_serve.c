@@ -37,7 +37,7 @@ static void usage(FILE *f) {
             "  --host ADDR         address to listen on (default 127.0.0.1)\n"
             "  --port N            port (default 8080; 0 = any free port, printed at start)\n"
             "  --parallel N        requests generated at once per model, batched together\n"
-            "                      (default 4)\n"
+            "                      (default 4, at most 64)\n"
             "  --ctx N             context per request in tokens (default min(4096, trained));\n"
             "                      the KV cache holds parallel x ctx tokens\n"
             "  --queue N           requests that may wait for a slot per model before the\n"
@@ -89,7 +89,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
         case 'H': o->p.host = optarg; break;
         case 'p': if (!tlm_cli_parse_int("serve", "--port", optarg, 0, 65535, &v)) return 2;
             o->p.port = (int)v; break;
-        case 'P': if (!tlm_cli_parse_int("serve", "--parallel", optarg, 1, 256, &v)) return 2;
+        case 'P': if (!tlm_cli_parse_int("serve", "--parallel", optarg, 1, 64, &v)) return 2;
             o->p.parallel = (int32_t)v; break;
         case 'c': if (!tlm_cli_parse_int("serve", "--ctx", optarg, 8, 1 << 20, &v)) return 2;
             o->p.ctx = (int32_t)v; break;
@@ -161,14 +161,17 @@ static int serve(serve_opts *o, const sigset_t *set) {
         fprintf(stderr, "tinylm serve: %s\n", err.msg);
         return 1;
     }
-    fprintf(stderr, "tinylm serve: listening on http://%s:%d (loading %d model%s)\n", o->p.host,
+    /* An IPv6 address goes in brackets in a URL. */
+    char host[300];
+    snprintf(host, sizeof host, strchr(o->p.host, ':') ? "[%s]" : "%s", o->p.host);
+    fprintf(stderr, "tinylm serve: listening on http://%s:%d (loading %d model%s)\n", host,
             tlm_srv_port(s), o->p.n_models, o->p.n_models > 1 ? "s" : "");
     if (tlm_srv_load(s, on_loaded, NULL, &err) != TLM_OK) {
         fprintf(stderr, "tinylm serve: %s\n", err.msg);
         tlm_srv_free(s);
         return 1;
     }
-    fprintf(stderr, "tinylm serve: ready on http://%s:%d\n", o->p.host, tlm_srv_port(s));
+    fprintf(stderr, "tinylm serve: ready on http://%s:%d\n", host, tlm_srv_port(s));
     int sig = 0;
     sigwait(set, &sig);
     fprintf(stderr, "tinylm serve: %s: finishing running requests (up to %lds; signal again to "

@@ -1,13 +1,11 @@
 /*
  * health.c - GET /health (and /v1/health): 200 {"status":"ok"} once every
  * model is loaded and warmed, 503 while they load (with how many are
- * ready) and while the server shuts down; and GET /, the plain "is it
- * running" answer Ollama clients probe for.  Both are open even when an
- * API key is set, so load balancers and probes need no secret.
+ * ready) and while the server shuts down.  It is open even when an API
+ * key is set, so load balancers and probes need no secret.  (GET /, the
+ * chat page and the plain "is it running" answer, is src/web/.)
  */
 #include "server/server.h"
-
-#include <string.h>
 
 void tlm_handle_health(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp) {
     (void)req;
@@ -23,13 +21,4 @@ void tlm_handle_health(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp) {
                             state == TLM_SRV_LOADING ? "Loading model" : "Shutting down", "type",
                             "unavailable_error"));
     if (state == TLM_SRV_LOADING) tlm_http_resp_header(resp, "Retry-After", "1");
-}
-
-void tlm_handle_root(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp) {
-    (void)s;
-    (void)req;
-    resp->status = 200;
-    resp->content_type = "text/plain; charset=utf-8";
-    const char *msg = "tinylm is running\n";
-    tlm_buf_append(&resp->body, msg, strlen(msg));
 }

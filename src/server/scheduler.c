@@ -336,8 +336,9 @@ static tlm_status alloc_all(tlm_sched *s, tlm_error *err) {
 }
 
 static tlm_status check_params(const tlm_sched_params *p, tlm_error *err) {
-    if (p->n_slots < 1 || p->n_slots > 256)
-        return tlm_error_set(err, TLM_ERR_INVALID_ARG, "parallel slots must be in [1, 256], got %d",
+    /* One sequence per slot, and a context has at most 64 sequences. */
+    if (p->n_slots < 1 || p->n_slots > 64)
+        return tlm_error_set(err, TLM_ERR_INVALID_ARG, "parallel slots must be in [1, 64], got %d",
                              p->n_slots);
     if (p->n_ctx_slot < 8)
         return tlm_error_set(err, TLM_ERR_INVALID_ARG, "context per slot must be at least 8, got %d",

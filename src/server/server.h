@@ -253,7 +253,6 @@ void tlm_handle_ollama_show(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp);
 void tlm_handle_ollama_version(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp);
 void tlm_handle_ollama_ps(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp);
 void tlm_handle_health(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp);
-void tlm_handle_root(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp);
 void tlm_handle_metrics(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp);
 
 /* ======================================================================

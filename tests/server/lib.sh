@@ -18,6 +18,7 @@ T=$(mktemp -d)
 SRV_PIDS=()
 cleanup() {
     for p in "${SRV_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for p in $(jobs -p); do kill "$p" 2>/dev/null; done
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -82,4 +83,17 @@ run_node() {
     local script=$1
     shift
     timeout 300 node "$SRC/tests/server/$script" "$@"
+}
+
+# Waits at most SECONDS for process PID to exit; returns its exit status.
+wait_exit() {
+    local pid=$1 secs=$2
+    for _ in $(seq 1 $((secs * 10))); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid" 2>/dev/null
+            return $?
+        fi
+        sleep 0.1
+    done
+    fail "process $pid still running after $secs s"
 }
