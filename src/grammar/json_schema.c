@@ -92,11 +92,20 @@ static char *unique_name(js_ctx *c, const char *hint) {
     while (n && base[n - 1] == '-') n--;
     if (!n) base[n++] = 'r';
     base[n] = '\0';
-    json_t *names = c->names;
+    /* Remember the next free suffix per base: probing from 1 each time
+     * would be quadratic in the rules of one hint. */
+    json_t *next = json_object_get(c->hints, base);
+    json_int_t k = json_integer_value(next);
     char cand[64];
-    snprintf(cand, sizeof cand, "%s", base);
-    for (unsigned k = 1; json_object_get(names, cand); k++) snprintf(cand, sizeof cand, "%s-%u", base, k);
-    json_object_set_new(names, cand, json_integer(c->n_rules));
+    for (;; k++) {
+        if (k)
+            snprintf(cand, sizeof cand, "%s-%lld", base, (long long)k);
+        else
+            snprintf(cand, sizeof cand, "%s", base);
+        if (!json_object_get(c->names, cand)) break;
+    }
+    json_object_set_new(c->hints, base, json_integer(k + 1));
+    json_object_set_new(c->names, cand, json_integer(c->n_rules));
     return tlm_strdup(cand);
 }
 
@@ -679,6 +688,7 @@ static void ctx_free(js_ctx *c) {
     }
     free(c->rules);
     json_decref(c->names);
+    json_decref(c->hints);
     json_decref(c->bodies);
     json_decref(c->prims);
     json_decref(c->refs);
@@ -694,11 +704,12 @@ tlm_status tlm_json_schema_to_gbnf(const char *schema, size_t len, char **out_gb
                              je.column, je.text);
     js_ctx c = {.root = root, .warnings = warnings, .err = err};
     c.names = json_object();
+    c.hints = json_object();
     c.bodies = json_object();
     c.prims = json_object();
     c.refs = json_object();
     const char *root_name, *top;
-    tlm_status st = c.names && c.bodies && c.prims && c.refs ? js_rule_reserve(&c, "root", &root_name)
+    tlm_status st = c.names && c.hints && c.bodies && c.prims && c.refs ? js_rule_reserve(&c, "root", &root_name)
                                                              : tlm_error_set(err, TLM_ERR_NOMEM, "json schema: out of memory");
     if (!st) st = js_gen(&c, root, "root", &top);
     if (!st) st = js_rule_define(&c, root_name, top);

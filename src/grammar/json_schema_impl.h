@@ -40,6 +40,9 @@ tlm_status rx_compile(const char *pattern, const char *where, rx_dfa *out, tlm_e
 void rx_dfa_free(rx_dfa *d);
 /* The DFA of strings both a and b accept. */
 tlm_status rx_dfa_intersect(const rx_dfa *a, const rx_dfa *b, rx_dfa *out, tlm_error *err);
+/* Shortest and longest accepted lengths in code points (max UINT32_MAX
+ * when unbounded). */
+void rx_dfa_lengths(const rx_dfa *d, uint32_t *min, uint32_t *max);
 /* Whether the UTF-8 string s is accepted. */
 bool rx_dfa_matches(const rx_dfa *d, const char *s, size_t len);
 
@@ -89,6 +92,7 @@ typedef struct js_ctx {
     js_rule *rules;
     uint32_t n_rules, cap_rules;
     json_t *names;  /* rule name -> index */
+    json_t *hints;  /* name base -> next numeric suffix to try */
     json_t *bodies; /* rule body -> index, to share equal rules */
     json_t *prims;  /* primitive ("ws", "value", ...) -> index */
     json_t *refs;   /* $ref string -> index, so recursive references terminate */

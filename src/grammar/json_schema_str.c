@@ -365,6 +365,11 @@ tlm_status js_gen_string(js_ctx *c, json_t *s, const char *hint, const char **ou
     tlm_buf b = {0};
     const char *content = NULL;
     if (!st && have) {
+        /* Lengths the automaton already guarantees need no counter. */
+        uint32_t dmin, dmax;
+        rx_dfa_lengths(&acc, &dmin, &dmax);
+        if (dmin >= min) min = 0;
+        if (dmax <= max) max = UINT32_MAX;
         st = emit_dfa(c, &acc, min, max, hint, &content);
         if (!st) st = tlm_buf_appendf(&b, "\"\\\"\" %s \"\\\"\"", content);
     } else if (!st && (min > 0 || max != UINT32_MAX)) {

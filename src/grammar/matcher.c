@@ -213,7 +213,10 @@ static int32_t intern_out(tlm_grammar_matcher *m) {
         const gm_key *k = &m->keys[i];
         bool dup = false;
         for (size_t j = i; j-- > 0 && m->keys[j].hash == k->hash;)
-            if (m->keys[j].len == k->len && !memcmp(m->ser + m->keys[j].off, m->ser + k->off, k->len * 4u)) {
+            /* Empty stacks compare equal without touching ser, which may
+             * still be NULL when every stack so far was empty. */
+            if (m->keys[j].len == k->len &&
+                (k->len == 0 || !memcmp(m->ser + m->keys[j].off, m->ser + k->off, k->len * 4u))) {
                 dup = true;
                 break;
             }

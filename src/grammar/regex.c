@@ -528,3 +528,64 @@ bool rx_dfa_matches(const rx_dfa *d, const char *s, size_t len) {
     }
     return d->accept[q];
 }
+
+void rx_dfa_lengths(const rx_dfa *d, uint32_t *min, uint32_t *max) {
+    /* All states can reach acceptance (dfab_finish pruned the rest), so
+     * a cycle anywhere reachable means unbounded length. */
+    uint32_t n = d->n_states;
+    uint32_t *lo = tlm_malloc((size_t)n * 4 + 4), *hi = tlm_malloc((size_t)n * 4 + 4);
+    uint8_t *color = tlm_calloc(n + 1, 1);
+    uint32_t *stk = tlm_malloc((size_t)n * 8 + 8);
+    *min = 0;
+    *max = UINT32_MAX;
+    if (!lo || !hi || !color || !stk) goto done;
+    /* Depth-first post-order: hi = longest from each state, and cycles. */
+    uint32_t sp = 0;
+    stk[sp++] = d->start;
+    stk[sp++] = d->tr_off[d->start];
+    color[d->start] = 1;
+    bool cyclic = false;
+    while (sp) {
+        uint32_t s = stk[sp - 2], k = stk[sp - 1];
+        if (k < d->tr_off[s + 1]) {
+            stk[sp - 1]++;
+            uint32_t t = d->tr[k].to;
+            if (color[t] == 1) cyclic = true;
+            if (color[t] == 0) {
+                color[t] = 1;
+                stk[sp++] = t;
+                stk[sp++] = d->tr_off[t];
+            }
+            continue;
+        }
+        hi[s] = 0;
+        for (uint32_t j = d->tr_off[s]; j < d->tr_off[s + 1]; j++) {
+            uint32_t t = d->tr[j].to;
+            if (color[t] == 2 && hi[t] + 1 > hi[s]) hi[s] = hi[t] + 1; /* exact when acyclic */
+        }
+        color[s] = 2;
+        sp -= 2;
+    }
+    *max = cyclic ? UINT32_MAX : hi[d->start];
+    /* The shortest length by breadth-first search (the post-order above
+     * does not see through cycles); lo is reused as the queue. */
+    uint32_t qh = 0, qt = 0;
+    for (uint32_t i = 0; i < n; i++) hi[i] = UINT32_MAX;
+    hi[d->start] = 0;
+    lo[qt++] = d->start;
+    *min = UINT32_MAX;
+    while (qh < qt) {
+        uint32_t s = lo[qh++];
+        if (d->accept[s] && hi[s] < *min) *min = hi[s];
+        for (uint32_t j = d->tr_off[s]; j < d->tr_off[s + 1]; j++)
+            if (hi[d->tr[j].to] == UINT32_MAX) {
+                hi[d->tr[j].to] = hi[s] + 1;
+                lo[qt++] = d->tr[j].to;
+            }
+    }
+done:
+    free(lo);
+    free(hi);
+    free(color);
+    free(stk);
+}
