@@ -179,6 +179,15 @@ tlm_gguf_str tlm_gguf_arr_str(const tlm_gguf_value *arr, uint64_t i) {
     return s;
 }
 
+/* Floats convert with saturation (NaN gives 0): an out-of-range cast is
+ * undefined behaviour in C, and the values come from untrusted files. */
+static int64_t sat_i64(double x) {
+    if (x != x) return 0;
+    if (x >= 9223372036854775807.0) return INT64_MAX;
+    if (x <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)x;
+}
+
 int64_t tlm_gguf_arr_i64(const tlm_gguf_value *arr, uint64_t i) {
     const uint8_t *p = arr->v.arr.data + i * tlm_gguf_vtype_size(arr->v.arr.type);
     switch (arr->v.arr.type) {
@@ -189,8 +198,8 @@ int64_t tlm_gguf_arr_i64(const tlm_gguf_value *arr, uint64_t i) {
     case TLM_GGUF_U32: { uint32_t x; memcpy(&x, p, 4); return x; }
     case TLM_GGUF_I32: { int32_t x; memcpy(&x, p, 4); return x; }
     case TLM_GGUF_U64: case TLM_GGUF_I64: { int64_t x; memcpy(&x, p, 8); return x; }
-    case TLM_GGUF_F32: { float x; memcpy(&x, p, 4); return (int64_t)x; }
-    case TLM_GGUF_F64: { double x; memcpy(&x, p, 8); return (int64_t)x; }
+    case TLM_GGUF_F32: { float x; memcpy(&x, p, 4); return sat_i64(x); }
+    case TLM_GGUF_F64: { double x; memcpy(&x, p, 8); return sat_i64(x); }
     default: return 0;
     }
 }
