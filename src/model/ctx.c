@@ -81,7 +81,12 @@ static tlm_status alloc_buffers(tlm_ctx *c, tlm_error *err) {
     c->ffn_a = scratch_alloc(c, B * (size_t)hp->n_ff, sizeof(float), &ok);
     c->ffn_b = scratch_alloc(c, B * (size_t)hp->n_ff, sizeof(float), &ok);
     c->rope = scratch_alloc(c, B * (size_t)hp->n_rot, sizeof(double), &ok);
-    c->att_scratch_per_thread = tlm_lo_attend_scratch(group, c->params.n_ctx, hp->head_dim);
+    /* Rows per attention job: up to 16, within ~16 MB of scores a thread. */
+    int64_t per_row = (int64_t)group * c->params.n_ctx;
+    c->att_rows_max = (int32_t)TLM_MAX(1, TLM_MIN(TLM_ATTN_MAX_ROWS, (4 << 20) / per_row));
+    c->att_scratch_per_thread =
+        tlm_lo_attend_scratch(c->att_rows_max, group, c->params.n_ctx, hp->head_dim);
+    c->att_blk = scratch_alloc(c, B + 1, sizeof *c->att_blk, &ok);
     c->att_scratch = scratch_alloc(c, c->att_scratch_per_thread * (size_t)c->params.n_threads,
                                    sizeof(float), &ok);
     c->mm_scratch_size = max_scratch(c->model, c->params.n_batch);
@@ -134,7 +139,7 @@ void tlm_ctx_free(tlm_ctx *c) {
     tlm_kv_deinit(&c->kv);
     void *bufs[] = {c->x, c->xn, c->tmp, c->q, c->att, c->k, c->v, c->ffn_a, c->ffn_b,
                     c->rope, c->att_scratch, c->mm_scratch, c->one_scratch, c->one_x,
-                    c->tok, c->cells, c->out_ids,
+                    c->att_blk, c->tok, c->cells, c->out_ids,
                     c->row_of, c->logits};
     for (size_t i = 0; i < TLM_ARRAY_LEN(bufs); i++) free(bufs[i]);
     free(c);

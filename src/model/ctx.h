@@ -44,6 +44,8 @@ struct tlm_ctx {
     double *rope;           /* (n_batch, n_rot / 2, 2) cos and sin per token */
     float *att_scratch;     /* (n_threads, att_scratch_per_thread) */
     size_t att_scratch_per_thread;   /* floats */
+    int32_t att_rows_max;   /* query rows per attention job */
+    int32_t *att_blk;       /* (n_batch + 1) attention blocks of the current layer */
     void *mm_scratch;       /* tlm_matmul scratch, mm_scratch_size bytes */
     size_t mm_scratch_size;
     /* Per-thread state of the one-token pass (forward_one.c). */

@@ -1,6 +1,8 @@
 /*
- * forward.c - tlm_ctx_decode: checks a batch, places its tokens in the KV
- * cache and runs the transformer over all of them at once.
+ * forward.c - the forward pass over a batch whose tokens ctx.c has checked
+ * and placed in the KV cache.  A one-token batch with several threads goes
+ * to forward_one.c instead, which runs the same helpers in one parallel
+ * step.
  *
  * Every matrix product takes the whole batch (the matrix-matrix kernels for
  * prefill, matrix-vector for one token); the small operators between them
@@ -96,23 +98,43 @@ void tlm_fwd_prepare_qkv(const fwd *f, int64_t b) {
     tlm_kv_store_row(&c->kv, v, tlm_kv_v_row(&c->kv, f->layer, cell));
 }
 
+void tlm_fwd_make_blocks(fwd *f) {
+    tlm_ctx *c = f->ctx;
+    int32_t n = 0, prev_seq = -1, rows = 0;
+    for (int32_t i = 0; i < f->n_att; i++) {
+        int32_t seq = c->tok[f->att_rows ? f->att_rows[i] : i].seq;
+        if (seq != prev_seq || rows == c->att_rows_max) {
+            c->att_blk[n++] = i;
+            rows = 0;
+            prev_seq = seq;
+        }
+        rows++;
+    }
+    c->att_blk[n] = f->n_att;
+    f->blk = c->att_blk;
+    f->n_blk = n;
+}
+
 void tlm_fwd_attend_unit(const fwd *f, int64_t u, float *scratch) {
     const tlm_hparams *hp = &f->m->hp;
     tlm_ctx *c = f->ctx;
     int32_t hd = hp->head_dim, nq = hp->n_head * hd, group = hp->n_head / hp->n_head_kv;
-    int64_t per_row = (int64_t)hp->n_head_kv * f->n_sub;
-    int32_t i = (int32_t)(u / per_row), kh = (int32_t)(u % per_row / f->n_sub);
-    int32_t sub = (int32_t)(u % f->n_sub), b = f->att_rows ? f->att_rows[i] : i;
-    int64_t g0, g1;
-    tlm_pool_split(group, 1, sub, f->n_sub, &g0, &g1);
+    int64_t per_blk = (int64_t)hp->n_head_kv * f->n_sub, g0, g1;
+    int32_t bi = (int32_t)(u / per_blk), kh = (int32_t)(u % per_blk / f->n_sub);
+    tlm_pool_split(group, 1, (int)(u % f->n_sub), f->n_sub, &g0, &g1);
     if (g0 == g1) return;
-    const tlm_tok_info *t = &c->tok[b];
     tlm_attn_job job = {
         .kv = &c->kv, .layer = f->layer, .head_dim = hd, .kh = kh,
         .h0 = kh * group + (int32_t)g0, .h1 = kh * group + (int32_t)g1,
-        .scale = 1.0f / sqrtf((float)hd), .view = t->view, .n = t->n_visible,
-        .q = c->q + (size_t)b * nq, .out = c->att + (size_t)i * nq,
+        .scale = 1.0f / sqrtf((float)hd), .n_rows = f->blk[bi + 1] - f->blk[bi],
     };
+    for (int32_t r = 0; r < job.n_rows; r++) {
+        int32_t i = f->blk[bi] + r, b = f->att_rows ? f->att_rows[i] : i;
+        job.view = c->tok[b].view;
+        job.n_vis[r] = c->tok[b].n_visible;
+        job.q[r] = c->q + (size_t)b * nq;
+        job.out[r] = c->att + (size_t)i * nq;
+    }
     tlm_lo_attend(&job, scratch);
 }
 
@@ -124,7 +146,7 @@ static void step_attention(void *arg, int ith, int nth) {
     tlm_pool_split(f->n, 1, ith, nth, &lo, &hi);
     for (int64_t b = lo; b < hi; b++) tlm_fwd_prepare_qkv(f, b);
     tlm_pool_barrier(f->bar);
-    int64_t units = (int64_t)f->n_att * f->m->hp.n_head_kv * f->n_sub;
+    int64_t units = (int64_t)f->n_blk * f->m->hp.n_head_kv * f->n_sub;
     float *scratch = f->ctx->att_scratch + (size_t)ith * f->ctx->att_scratch_per_thread;
     tlm_pool_split(units, 1, ith, nth, &lo, &hi);
     for (int64_t u = lo; u < hi; u++) tlm_fwd_attend_unit(f, u, scratch);
@@ -156,7 +178,7 @@ static void step_glu(void *arg, int ith, int nth) {
 int32_t tlm_fwd_attention_split(const fwd *f) {
     const tlm_hparams *hp = &f->m->hp;
     int32_t group = hp->n_head / hp->n_head_kv, nth = tlm_pool_n_threads(f->ctx->pool);
-    int64_t units = (int64_t)f->n_att * hp->n_head_kv;
+    int64_t units = (int64_t)f->n_blk * hp->n_head_kv;
     int32_t sub = 1;
     while (units * sub < 2 * nth && sub < group) sub++;
     while ((group + sub - 1) / sub > TLM_ATTN_MAX_HEADS) sub++;
@@ -184,6 +206,7 @@ static void run_layer(fwd *f, int32_t l) {
     matmul(f, &L->wv, c->xn, f->n, c->v);
     f->n_att = last && !all ? c->n_outputs : f->n;
     f->att_rows = last && !all ? c->out_ids : NULL;
+    tlm_fwd_make_blocks(f);
     f->n_sub = tlm_fwd_attention_split(f);
     run(f, step_attention, (int64_t)f->n * nq * 4 + f->att_cells * nq * 2);
     if (last && !all) compact_rows(f);

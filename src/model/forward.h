@@ -22,7 +22,9 @@ typedef struct fwd {
     int32_t n_rows;           /* rows the row steps work on */
     int32_t n_att;            /* rows that attend (n, or the output rows) */
     const int32_t *att_rows;  /* batch index of each attending row; NULL = same */
-    int32_t n_sub;            /* attention jobs per (row, key head) */
+    int32_t n_blk;            /* blocks of attending rows (one sequence each) */
+    const int32_t *blk;       /* (n_blk + 1) first attending row of each block */
+    int32_t n_sub;            /* attention jobs per (block, key head) */
     const float *norm_w;      /* weight of the norm after a residual add */
     int64_t att_cells;        /* cells attended over the batch, for sizing steps */
 } fwd;
@@ -31,7 +33,11 @@ typedef struct fwd {
  * f->layer). */
 void tlm_fwd_prepare_qkv(const fwd *f, int64_t b);
 
-/* Attention job u of f->n_att rows x n_head_kv x f->n_sub. */
+/* Cuts the attending rows into blocks of consecutive rows of one sequence
+ * (at most ctx->att_rows_max rows), into ctx->att_blk. */
+void tlm_fwd_make_blocks(fwd *f);
+
+/* Attention job u of f->n_blk blocks x n_head_kv x f->n_sub. */
 void tlm_fwd_attend_unit(const fwd *f, int64_t u, float *scratch);
 
 /* How many jobs each (row, key head) is split into so that every thread

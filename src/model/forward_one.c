@@ -101,6 +101,7 @@ void tlm_forward_one(fwd *f) {
     f->n_att = 1;
     f->n_rows = 1;
     f->att_rows = NULL;
+    tlm_fwd_make_blocks(f);
     f->n_sub = tlm_fwd_attention_split(f);
     tlm_pool_run(f->ctx->pool, one_worker, f);
 }

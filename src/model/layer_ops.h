@@ -34,11 +34,17 @@ void tlm_lo_rope(float *v, const double *cs, int32_t n_rot, bool neox);
 /* a[i] = act(a[i]) * b[i]. */
 void tlm_lo_glu(float *a, const float *b, int64_t n, tlm_ffn_act act);
 
-/* Most query heads one attention job may cover. */
+/* Most query heads and query rows one attention job may cover, and the
+ * cells it works through at a time. */
 #define TLM_ATTN_MAX_HEADS 64
+#define TLM_ATTN_MAX_ROWS 16
+#define TLM_ATTN_CHUNK 64
 
-/* One attention job: query heads [h0, h1) of one token, all sharing key
- * head kh, over the first n cells of view (h1 - h0 <= TLM_ATTN_MAX_HEADS). */
+/* One attention job: query heads [h0, h1), all sharing key head kh, of
+ * n_rows query rows of one sequence; row r attends to the first n_vis[r]
+ * cells of view.  A row's result does not depend on the other rows of its
+ * job (their only effect is to share the conversion of key and value rows
+ * to floats), so jobs may be formed any way without changing a bit. */
 typedef struct tlm_attn_job {
     const tlm_kv_cache *kv;
     int32_t layer;
@@ -46,14 +52,16 @@ typedef struct tlm_attn_job {
     int32_t kh, h0, h1;
     float scale;
     const int32_t *view;
-    int32_t n;
-    const float *q;        /* the token's query row (all heads) */
-    float *out;            /* the token's output row (all heads) */
+    int32_t n_rows;
+    int32_t n_vis[TLM_ATTN_MAX_ROWS];
+    const float *q[TLM_ATTN_MAX_ROWS]; /* each row's query (all heads) */
+    float *out[TLM_ATTN_MAX_ROWS];     /* each row's output (all heads) */
 } tlm_attn_job;
 
-/* Floats of scratch tlm_lo_attend needs for up to n_heads heads and n
- * cells. */
-size_t tlm_lo_attend_scratch(int32_t n_heads, int32_t n_cells, int32_t head_dim);
+/* Floats of scratch tlm_lo_attend needs for jobs of up to n_rows rows and
+ * n_heads heads over up to n_cells cells. */
+size_t tlm_lo_attend_scratch(int32_t n_rows, int32_t n_heads, int32_t n_cells,
+                             int32_t head_dim);
 
 /* Runs the job with the caller's scratch (tlm_lo_attend_scratch floats). */
 void tlm_lo_attend(const tlm_attn_job *job, float *scratch);

@@ -160,12 +160,15 @@ INLINE void fdot_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64
     __m256 acc[TR][TT];
     TLM_UNROLL for (int i = 0; i < R; i++) TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm256_setzero_ps();
     const int64_t n = a->cols, n8 = n & ~(int64_t)7;
+    const int es = wt == TLM_TYPE_F32 ? 4 : 2;
     const float *x = a->x + t * n;
     const uint8_t *w = a->w + (size_t)r * a->w_row_size;
     for (int64_t k = 0; k < n8; k += 8) {
         __m256 xv[TT];
         TLM_UNROLL for (int j = 0; j < T; j++) xv[j] = _mm256_loadu_ps(x + j * n + k);
         TLM_UNROLL for (int i = 0; i < R; i++) {
+            /* Next tile's rows: more lines in flight (see matmul_avx512.c). */
+            _mm_prefetch((const char *)(w + (i + TR) * a->w_row_size + k * es), _MM_HINT_T0);
             __m256 wv = load_wf(wt, w + i * a->w_row_size, k);
             TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
         }

@@ -16,7 +16,7 @@
  *     per row from per-block activation sums, not per element;
  *   - K-quants use maddubs (u8 x s8 -> s16 pairs) then vpdpwssd with the
  *     sub-block scales, so a whole 256-block accumulates in int32.
- * Four rows share each activation load.  Results differ from the scalar
+ * Eight rows share each activation load.  Results differ from the scalar
  * reference only by float summation order (lanes, then a tree).
  */
 #include "tensor/matmul_avx512.h"
@@ -29,6 +29,17 @@
 #include <stdbool.h>
 
 #define INLINE static inline __attribute__((always_inline))
+
+/* Rows per GEMV pass.  Eight rows are eight concurrent memory streams, and
+ * each pass prefetches the same bytes of the next eight rows: on machines
+ * where one stream per core cannot saturate memory (high latency, e.g.
+ * virtualised), this is what keeps enough cache-line fills in flight. */
+#define GV_R 8
+#define PF_LINES(p, n)                                                                      \
+    do {                                                                                    \
+        for (int pf_ = 0; pf_ < (n); pf_++)                                                 \
+            _mm_prefetch((const char *)(p) + 64 * pf_, _MM_HINT_T0);                        \
+    } while (0)
 
 /* ---- Activation quantizers (bit-exact with quant.h) ---- */
 
@@ -141,47 +152,37 @@ INLINE __m512 load_wf(tlm_type wt, const uint8_t *row, int64_t k, __mmask16 m, b
     }
 }
 
-INLINE void fdot_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t, int T) {
-    __m512 acc[4][4];
-    TLM_UNROLL for (int i = 0; i < R; i++)
-        TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
+/* R rows of one token: one 16-lane accumulator per row. */
+INLINE void fdot_rows(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t) {
+    __m512 acc[GV_R];
+    TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
     const int64_t n = a->cols;
+    const int es = wt == TLM_TYPE_F32 ? 4 : 2;
     const float *x = a->x + t * n;
     const uint8_t *w = a->w + (size_t)r * a->w_row_size;
     int64_t k = 0;
     for (; k + 16 <= n; k += 16) {
-        __m512 xv[4];
-        TLM_UNROLL for (int j = 0; j < T; j++) xv[j] = _mm512_loadu_ps(x + j * n + k);
+        __m512 xv = _mm512_loadu_ps(x + k);
         TLM_UNROLL for (int i = 0; i < R; i++) {
-            __m512 wv = load_wf(wt, w + i * a->w_row_size, k, 0, false);
-            TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+            PF_LINES(w + (i + GV_R) * a->w_row_size + k * es, 1);
+            acc[i] = _mm512_fmadd_ps(load_wf(wt, w + i * a->w_row_size, k, 0, false), xv, acc[i]);
         }
     }
     if (k < n) {
         __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
-        __m512 xv[4];
-        TLM_UNROLL for (int j = 0; j < T; j++) xv[j] = _mm512_maskz_loadu_ps(m, x + j * n + k);
-        TLM_UNROLL for (int i = 0; i < R; i++) {
-            __m512 wv = load_wf(wt, w + i * a->w_row_size, k, m, true);
-            TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
-        }
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
+        TLM_UNROLL for (int i = 0; i < R; i++)
+            acc[i] = _mm512_fmadd_ps(load_wf(wt, w + i * a->w_row_size, k, m, true), xv, acc[i]);
     }
-    TLM_UNROLL for (int i = 0; i < R; i++)
-        TLM_UNROLL for (int j = 0; j < T; j++) a->y[(t + j) * a->rows + r + i] = _mm512_reduce_add_ps(acc[i][j]);
+    TLM_UNROLL for (int i = 0; i < R; i++) a->y[t * a->rows + r + i] = _mm512_reduce_add_ps(acc[i]);
 }
 
 INLINE void fdot_range(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                        int64_t t1) {
-    int64_t t = t0;
-    for (; t + 4 <= t1; t += 4) {
+    for (int64_t t = t0; t < t1; t++) {
         int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) fdot_tile(wt, a, r, 4, t, 4);
-        for (; r < r1; r++) fdot_tile(wt, a, r, 1, t, 4);
-    }
-    for (; t < t1; t++) {
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) fdot_tile(wt, a, r, 4, t, 1);
-        for (; r < r1; r++) fdot_tile(wt, a, r, 1, t, 1);
+        for (; r + GV_R <= r1; r += GV_R) fdot_rows(wt, a, r, GV_R, t);
+        for (; r < r1; r++) fdot_rows(wt, a, r, 1, t);
     }
 }
 
@@ -285,14 +286,14 @@ INLINE void leg_gemv_rows(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, i
                                : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const __m512i iq = quad_qs_idx(L), ih = L.qh_ofs >= 0 ? quad_qh_idx(L) : iq;
     const __m512i bias = _mm512_set1_epi8((char)0x80);
-    __m512 acc[4], cor[4];
+    __m512 acc[8], cor[8];
     TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = cor[i] = _mm512_setzero_ps();
 
     for (int64_t b0 = 0; b0 < nb; b0 += 16) {
         int nblk = (int)TLM_MIN(16, nb - b0);
         __mmask16 km = (__mmask16)((1u << nblk) - 1);
         __m512 dyv = _mm512_maskz_loadu_ps(km, dy + b0);
-        __m512 sc[4];
+        __m512 sc[8];
         TLM_UNROLL for (int i = 0; i < R; i++) {
             const uint8_t *base = w + i * a->w_row_size + b0 * L.bs;
             __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), km, gidx, base, 1);
@@ -315,6 +316,7 @@ INLINE void leg_gemv_rows(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, i
                 xv = _mm512_xor_si512(xv, bias);
                 __m512i pidx = _mm512_add_epi32(pbase, _mm512_set1_epi32(2 * p));
                 TLM_UNROLL for (int i = 0; i < R; i++) {
+                    PF_LINES(w + (i + GV_R) * a->w_row_size + b * 34, 2);
                     __m512i wv = q8_pair(w + i * a->w_row_size + b * 34, two);
                     __m512i d = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), xv, wv),
                                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wv));
@@ -332,6 +334,7 @@ INLINE void leg_gemv_rows(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, i
             __m512i xlo = _mm512_shuffle_i64x2(XA, XB, 0x88), xhi = _mm512_shuffle_i64x2(XA, XB, 0xdd);
             __m512i pidx = _mm512_add_epi32(pbase, _mm512_set1_epi32(4 * p));
             TLM_UNROLL for (int i = 0; i < R; i++) {
+                PF_LINES(w + (i + GV_R) * a->w_row_size + b * L.bs, 2);
                 __m512i d = nib_quad(L, w + i * a->w_row_size + b * L.bs, rsz - b * L.bs, iq, ih,
                                      xlo, xhi);
                 acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(pidx, sc[i]),
@@ -349,7 +352,7 @@ INLINE void leg_gemv_rows(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, i
     static void name(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) { \
         for (int64_t t = t0; t < t1; t++) {                                                 \
             int64_t r = r0;                                                                 \
-            for (; r + 4 <= r1; r += 4) leg_gemv_rows(T, a, r, 4, t);                       \
+            for (; r + GV_R <= r1; r += GV_R) leg_gemv_rows(T, a, r, GV_R, t);             \
             for (; r < r1; r++) leg_gemv_rows(T, a, r, 1, t);                               \
         }                                                                                   \
     }
@@ -384,8 +387,8 @@ INLINE void k4_gemv_rows(bool q5, const tlm_mm_args *a, int64_t r, int R, int64_
     const uint8_t *w = a->w + (size_t)r * a->w_row_size;
     __m512i idx[4];
     TLM_UNROLL for (int c = 0; c < 4; c++) idx[c] = word_idx(2 * c, 16);
-    __m512 acc[4];
-    __m256 macc[4];
+    __m512 acc[GV_R];
+    __m256 macc[GV_R];
     TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps(), macc[i] = _mm256_setzero_ps();
     for (int64_t s = 0; s < nsb; s++) {
         __m512i x[4];
@@ -394,6 +397,7 @@ INLINE void k4_gemv_rows(bool q5, const tlm_mm_args *a, int64_t r, int R, int64_
         const float dy = xb[s].d;
         TLM_UNROLL for (int i = 0; i < R; i++) {
             const uint8_t *blk = w + i * a->w_row_size + s * bs;
+            PF_LINES(blk + GV_R * a->w_row_size, 3);
             uint64_t sc8, mn8;
             k4_scales(blk + 4, &sc8, &mn8);
             __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
@@ -433,7 +437,7 @@ INLINE void q6_gemv_rows(const tlm_mm_args *a, int64_t r, int R, int64_t t) {
     const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-    __m512 acc[4];
+    __m512 acc[GV_R];
     TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
     for (int64_t s = 0; s < nsb; s++) {
         __m512i x[4];
@@ -442,6 +446,7 @@ INLINE void q6_gemv_rows(const tlm_mm_args *a, int64_t r, int R, int64_t t) {
         const float dy = xb[s].d;
         TLM_UNROLL for (int i = 0; i < R; i++) {
             const tlm_block_q6_K *blk = (const tlm_block_q6_K *)(w + i * a->w_row_size) + s;
+            PF_LINES((const uint8_t *)blk + GV_R * a->w_row_size, 4);
             __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
             __m512i sc16 = _mm512_castsi256_si512(sc);
             __m512i iacc = _mm512_setzero_si512();
@@ -467,26 +472,26 @@ INLINE void q6_gemv_rows(const tlm_mm_args *a, int64_t r, int R, int64_t t) {
     TLM_UNROLL for (int i = 0; i < R; i++) a->y[t * a->rows + r + i] = _mm512_reduce_add_ps(acc[i]);
 }
 
-#define ROWS4(call_rows)                                                                    \
+#define ROWS8(call_rows)                                                                    \
     for (int64_t t = t0; t < t1; t++) {                                                     \
         int64_t r = r0;                                                                     \
-        for (; r + 4 <= r1; r += 4) call_rows(4);                                           \
+        for (; r + GV_R <= r1; r += GV_R) call_rows(GV_R);                                  \
         for (; r < r1; r++) call_rows(1);                                                   \
     }
 
 static void gemv_q4_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
 #define CALL(R) k4_gemv_rows(false, a, r, R, t)
-    ROWS4(CALL)
+    ROWS8(CALL)
 #undef CALL
 }
 static void gemv_q5_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
 #define CALL(R) k4_gemv_rows(true, a, r, R, t)
-    ROWS4(CALL)
+    ROWS8(CALL)
 #undef CALL
 }
 static void gemv_q6_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
 #define CALL(R) q6_gemv_rows(a, r, R, t)
-    ROWS4(CALL)
+    ROWS8(CALL)
 #undef CALL
 }
 

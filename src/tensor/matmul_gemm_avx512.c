@@ -18,6 +18,8 @@
  *   weights, per 8 rows and K-chunk of KC 32-blocks: s8 [block][row][32],
  *     per block scale / correction / minimum, and for K-quants per
  *     256-block the integer sub-block scales, minimum pairs and d, dmin.
+ * The float weight types (F32/F16/BF16) have their own panel GEMM at the
+ * end of the file (32-row float panels, FMA tiles).
  */
 #include "tensor/matmul_avx512.h"
 

@@ -70,6 +70,8 @@ INLINE void leg_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_
         }
         TLM_UNROLL for (int i = 0; i < R; i++) {
             const uint8_t *blk = a->w + (size_t)(r + i) * a->w_row_size + b * L.bs;
+            /* Next tile's rows: more lines in flight (see matmul_avx512.c). */
+            _mm_prefetch((const char *)(blk + TR * a->w_row_size), _MM_HINT_T0);
             const float dw = tlm_x86_f16(*(const tlm_f16 *)blk);
             __m256i w;
             if (L.q8) {
@@ -262,6 +264,8 @@ INLINE void k_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t 
             xb[j] = (const tlm_block_q8_K *)(a->q + (size_t)(t + j) * a->q_row_size) + s;
         for (int i = 0; i < R; i++) {
             const uint8_t *blk = a->w + (size_t)(r + i) * a->w_row_size + (size_t)s * bs;
+            for (size_t o = 0; o < bs; o += 64)
+                _mm_prefetch((const char *)(blk + TR * a->w_row_size + o), _MM_HINT_T0);
             if (wt == TLM_TYPE_Q6_K) q6_block((const tlm_block_q6_K *)blk, xb, T, acc[i]);
             else if (wt == TLM_TYPE_Q2_K || wt == TLM_TYPE_Q3_K)
                 k16_block(wt == TLM_TYPE_Q3_K, blk, xb, T, acc[i], macc[i]);

@@ -72,9 +72,17 @@ static double exp_sub_scalar(float *x, float m, int64_t n) {
     return s;
 }
 
+static uint64_t read_sum_scalar(const uint64_t *p, int64_t n) {
+    int64_t q = n / 4;
+    uint64_t s[4] = {0};
+    for (int64_t i = 0; i < q; i++)
+        for (int k = 0; k < 4; k++) s[k] += p[k * q + i];
+    return s[0] + s[1] + s[2] + s[3];
+}
+
 const tlm_ops_kernels tlm_ops_kernels_scalar = {
-    f16_to_f32_scalar, dot_scalar, axpy_scalar, scale_scalar,
-    silu_mul_scalar,   gelu_mul_scalar, exp_sub_scalar,
+    f16_to_f32_scalar, dot_scalar,      axpy_scalar,    scale_scalar,
+    silu_mul_scalar,   gelu_mul_scalar, exp_sub_scalar, read_sum_scalar,
 };
 
 const tlm_ops_kernels *tlm_ops_kernels_get(tlm_simd s) {

@@ -134,6 +134,20 @@ static double exp_sub(float *x, float mx, int64_t n) {
     return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
 }
 
+static uint64_t read_sum(const uint64_t *p, int64_t n) {
+    int64_t q = n / 4;
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t i = 0; i < q; i += 4) {
+        s0 = _mm256_add_epi64(s0, _mm256_loadu_si256((const __m256i *)(p + i)));
+        s1 = _mm256_add_epi64(s1, _mm256_loadu_si256((const __m256i *)(p + q + i)));
+        s2 = _mm256_add_epi64(s2, _mm256_loadu_si256((const __m256i *)(p + 2 * q + i)));
+        s3 = _mm256_add_epi64(s3, _mm256_loadu_si256((const __m256i *)(p + 3 * q + i)));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3));
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    return (uint64_t)_mm_cvtsi128_si64(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)));
+}
+
 const tlm_ops_kernels tlm_ops_kernels_avx2 = {
-    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub,
+    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub, read_sum,
 };

@@ -109,6 +109,18 @@ static double exp_sub(float *x, float mx, int64_t n) {
     return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
 }
 
+static uint64_t read_sum(const uint64_t *p, int64_t n) {
+    int64_t q = n / 4;
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t i = 0; i < q; i += 8) {
+        s0 = _mm512_add_epi64(s0, _mm512_loadu_si512(p + i));
+        s1 = _mm512_add_epi64(s1, _mm512_loadu_si512(p + q + i));
+        s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(p + 2 * q + i));
+        s3 = _mm512_add_epi64(s3, _mm512_loadu_si512(p + 3 * q + i));
+    }
+    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+}
+
 const tlm_ops_kernels tlm_ops_kernels_avx512 = {
-    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub,
+    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub, read_sum,
 };

@@ -22,6 +22,9 @@ typedef struct tlm_ops_kernels {
     void (*gelu_mul)(float *y, const float *g, const float *u, int64_t n);
     /* x = exp(x - m) in place; returns the sum of the results in double. */
     double (*exp_sub)(float *x, float m, int64_t n);
+    /* Sums n words read as 4 interleaved sequential streams (n a multiple
+     * of 32): the memory-bandwidth probe of `tinylm bench --kernels`. */
+    uint64_t (*read_sum)(const uint64_t *p, int64_t n);
 } tlm_ops_kernels;
 
 extern const tlm_ops_kernels tlm_ops_kernels_scalar;

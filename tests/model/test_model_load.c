@@ -164,6 +164,15 @@ TEST(hyperparameters_and_defaults) {
         ASSERT(tlm_model_meta_str(m, "general.file_type") == NULL); /* not a string */
         tlm_model_free(m);
     }
+    /* Warm-up runs a token through a small context at load. */
+    tlm_model_params mp = tlm_model_default_params();
+    mp.warmup = 1;
+    mp.n_threads = 2;
+    tlm_model *m = NULL;
+    ASSERT_OK(tlm_model_load(fx_model("gemma-tiny", TLM_TYPE_Q8_0, 0, false), &mp, &m, NULL));
+    const char *tmpl = tlm_model_chat_template(m);
+    ASSERT(tmpl && strstr(tmpl, "<start_of_turn>")); /* built-in: Gemma files carry none */
+    tlm_model_free(m);
 }
 
 /* Gemma files from some converters have 256128 embedding rows for 256000

@@ -51,9 +51,9 @@ static double mean_kl(const float *base, const float *other, int32_t V) {
 }
 
 static void check_arch(test_state *ts_, const char *preset, float other_base) {
-    const char *base = fx_model(preset, TLM_TYPE_F32, 0, false);
+    const char *base = fx_model(preset, TLM_TYPE_F16, 0, false);
     if (!base) SKIP(FX_SKIP_MSG);
-    const char *rope = fx_model(preset, TLM_TYPE_F32, other_base, false);
+    const char *rope = fx_model(preset, TLM_TYPE_F16, other_base, false);
     const char *q8 = fx_model(preset, TLM_TYPE_Q8_0, 0, false);
     int32_t tok[N_TOK], V = 0;
     fx_prompt(tok, N_TOK, 21, 30000);
@@ -65,7 +65,7 @@ static void check_arch(test_state *ts_, const char *preset, float other_base) {
         ASSERT(logits_of(rope, reference, tok, lr, &V));
         ASSERT(logits_of(q8, reference, tok, lq, &V));
         double kl_rope = mean_kl(lb, lr, V), kl_q8 = mean_kl(lb, lq, V);
-        fprintf(stderr, "  %s (%s): mean KL, RoPE base -> %g: %.3g; F32 -> Q8_0: %.3g; "
+        fprintf(stderr, "  %s (%s): mean KL, RoPE base -> %g: %.3g; F16 -> Q8_0: %.3g; "
                 "ratio %.0f\n",
                 preset, reference ? "reference" : "engine", (double)other_base,
                 kl_rope, kl_q8, kl_rope / kl_q8);

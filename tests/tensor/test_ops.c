@@ -6,6 +6,7 @@
 #include "core/threads.h"
 #include "core/util.h"
 #include "tensor/ops.h"
+#include "tensor/ops_kernels.h"
 #include "tensor/quant.h"
 #include "tensor/simd.h"
 #include "test.h"
@@ -320,6 +321,18 @@ TEST(ops_thread_counts_bitwise) {
     tlm_simd_set(tlm_simd_best(), NULL);
 }
 
+/* The bandwidth probe's read kernel really reads (and sums) every word. */
+TEST(read_sum_all_words) {
+    enum { N = 4096 };
+    static uint64_t v[N];
+    uint64_t want = 0;
+    for (int i = 0; i < N; i++) want += (v[i] = (uint64_t)i * 2654435761u);
+    for (int path = 0; path < TLM_SIMD_COUNT; path++) {
+        if (!tlm_simd_supported((tlm_simd)path)) continue;
+        ASSERT_EQ(tlm_ops_kernels_get((tlm_simd)path)->read_sum(v, N), want);
+    }
+}
+
 static void teardown(void) {
     tlm_pool_free(pools[1]);
     tlm_pool_free(pools[2]);
@@ -331,4 +344,5 @@ TEST_MAIN(TEST_ENTRY(expf_within_2ulp), TEST_ENTRY(activations_match_formulas),
           TEST_ENTRY(softmax_large_values), TEST_ENTRY(elementwise),
           TEST_ENTRY(rms_norm_matches_formula), TEST_ENTRY(rope_both_layouts),
           TEST_ENTRY(attention_matches_naive), TEST_ENTRY(attention_rejects_bad_params),
-          TEST_ENTRY(ops_thread_counts_bitwise), TEST_ENTRY(zz_teardown))
+          TEST_ENTRY(ops_thread_counts_bitwise), TEST_ENTRY(read_sum_all_words),
+          TEST_ENTRY(zz_teardown))
