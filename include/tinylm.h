@@ -20,6 +20,7 @@
 #define TINYLM_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -346,6 +347,40 @@ TLM_API tlm_status tlm_generate(tlm_ctx *ctx, const tlm_token *prompt, int32_t n
                                 const tlm_gen_params *params, const tlm_constraint *constraint,
                                 tlm_gen_callback cb, void *user, tlm_gen_stats *stats,
                                 tlm_error *err);
+
+/* ======================================================================
+ * Structured output
+ * ====================================================================== */
+
+/* A grammar compiled against one model's vocabulary, with the matcher state
+ * of one generation.  Plugged into the sampler through its constraint, it
+ * lets only tokens that keep the output a prefix of the grammar's language
+ * be sampled; once the output is complete, only end-of-generation is
+ * allowed. */
+typedef struct tlm_structured tlm_structured;
+
+typedef enum tlm_structured_kind {
+    TLM_STRUCTURED_GBNF = 0,        /* text: a GBNF grammar whose start rule is "root" */
+    TLM_STRUCTURED_JSON_SCHEMA = 1, /* text: a JSON Schema document */
+    TLM_STRUCTURED_JSON_OBJECT = 2, /* any JSON object; text ignored (may be NULL) */
+} tlm_structured_kind;
+
+/* Compiles text for model's vocabulary.  A grammar that does not parse is
+ * TLM_ERR_FORMAT with line and column; a schema keyword outside the
+ * supported subset is TLM_ERR_UNSUPPORTED naming the keyword, so a server
+ * fails closed.  The model must outlive *out; the caller owns *out and
+ * frees it with tlm_structured_free().  One generation at a time. */
+TLM_API tlm_status tlm_structured_create(const tlm_model *model, tlm_structured_kind kind,
+                                         const char *text, size_t len, tlm_structured **out,
+                                         tlm_error *err);
+TLM_API void tlm_structured_free(tlm_structured *s);
+/* The constraint to hand to tlm_generate or tlm_sampler_set_constraint;
+ * owned by s and valid while s lives. */
+TLM_API const tlm_constraint *tlm_structured_constraint(tlm_structured *s);
+/* Whether the text accepted so far is a complete sentence of the grammar. */
+TLM_API bool tlm_structured_is_complete(const tlm_structured *s);
+/* Back to the empty output, for the next generation. */
+TLM_API void tlm_structured_reset(tlm_structured *s);
 
 /* ======================================================================
  * Memory
