@@ -9,6 +9,7 @@
  */
 #include "model/synth.h"
 
+#include "chat/chat.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "tensor/quant.h"
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const gemma_turns[] = {"<start_of_turn>", "<end_of_turn>"};
+
 static const tlm_synth_preset presets[] = {
     {.name = "qwen2.5-0.5b", .arch = "qwen2", .tokenizer = "qwen2_5", .n_embd = 896,
      .n_layer = 24, .n_head = 14, .n_head_kv = 2, .head_dim = 64, .n_ff = 4864,
@@ -26,7 +29,8 @@ static const tlm_synth_preset presets[] = {
     {.name = "gemma-2b", .arch = "gemma", .tokenizer = "gemma", .n_embd = 2048, .n_layer = 18,
      .n_head = 8, .n_head_kv = 1, .head_dim = 256, .n_ff = 16384, .n_vocab = 256000,
      .n_ctx = 8192, .rope_base = 0, .rms_eps = 1e-6f, .tied_output = true,
-     .write_head_dim = true, .norm_plus_one = true, .bos_id = -1},
+     .write_head_dim = true, .norm_plus_one = true, .bos_id = -1, .it_control = gemma_turns,
+     .n_it_control = 2, .it_template = "gemma"},
     {.name = "qwen2-tiny", .arch = "qwen2", .tokenizer = "qwen2_5", .n_embd = 128, .n_layer = 2,
      .n_head = 4, .n_head_kv = 2, .head_dim = 32, .n_ff = 384, .n_vocab = 151936, .n_ctx = 4096,
      .rope_base = 1e6f, .rms_eps = 1e-6f, .qkv_bias = true, .tied_output = true,
@@ -34,7 +38,8 @@ static const tlm_synth_preset presets[] = {
     {.name = "gemma-tiny", .arch = "gemma", .tokenizer = "gemma", .n_embd = 128, .n_layer = 2,
      .n_head = 4, .n_head_kv = 1, .head_dim = 64, .n_ff = 512, .n_vocab = 256000,
      .n_ctx = 4096, .rope_base = 0, .rms_eps = 1e-6f, .tied_output = true,
-     .write_head_dim = true, .norm_plus_one = true, .bos_id = -1},
+     .write_head_dim = true, .norm_plus_one = true, .bos_id = -1, .it_control = gemma_turns,
+     .n_it_control = 2, .it_template = "gemma"},
     {.name = "llama-tiny", .arch = "llama", .tokenizer = "gemma", .n_embd = 128, .n_layer = 2,
      .n_head = 4, .n_head_kv = 2, .head_dim = 32, .n_ff = 384, .n_vocab = 256000,
      .n_ctx = 4096, .rope_base = 10000.0f, .rms_eps = 1e-5f, .tied_output = false, .bos_id = -1},
@@ -237,6 +242,9 @@ tlm_status tlm_synth_write(const tlm_synth_params *p, const char *path, tlm_erro
     tlm_hf_import_opts io = tlm_hf_import_default_opts();
     io.n_vocab = m->n_vocab;
     io.bos_id = m->bos_id;
+    io.control = m->it_control;
+    io.n_control = m->n_it_control;
+    io.chat_template = m->it_template ? tlm_chat_builtin_template(m->it_template) : NULL;
     if ((st = tlm_tokenizer_import_hf_ex(p->tokenizer_dir, &io, w, err))) goto done;
     for (size_t i = 0; i < j.n; i++) {
         synth_tensor *t = &j.tensors[i];

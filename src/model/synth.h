@@ -31,6 +31,13 @@ typedef struct tlm_synth_preset {
     bool norm_plus_one;        /* norm weights stored as 1+w (Gemma) */
     int32_t bos_id;            /* from the model's config.json when the tokenizer
                                   config names none (Qwen); -1 = none */
+    /* The instruction-tuned model's additions to a base tokenizer: turn
+     * markers that are control tokens, and the built-in chat template to
+     * write when the tokenizer config has none (the npm Gemma tokenizer is
+     * the base model's, which has neither). */
+    const char *const *it_control;
+    int32_t n_it_control;
+    const char *it_template;   /* tlm_chat_builtin_template name, or NULL */
 } tlm_synth_preset;
 
 /* The preset of that name, or NULL.  tlm_synth_preset_at(i) walks them all

@@ -584,9 +584,13 @@ static tlm_status put(hf_ctx *c, tlm_status st, const char *key) {
     return st ? tlm_error_set(c->err, st, "hf import: cannot set %s", key) : TLM_OK;
 }
 
-/* tokenizer.chat_template, or the named list form of newer configs. */
+/* tokenizer.chat_template, or the named list form of newer configs, or
+ * the caller's template when the config has none. */
 static tlm_status write_chat_template(hf_ctx *c, tlm_gguf_writer *w) {
     json_t *ct = json_object_get(c->tcfg, "chat_template"), *e;
+    if (!ct && c->opts->chat_template)
+        return put(c, tlm_gguf_set_str(w, "tokenizer.chat_template", c->opts->chat_template),
+                   "tokenizer.chat_template");
     if (json_is_string(ct))
         return put(c, tlm_gguf_set_str(w, "tokenizer.chat_template", json_string_value(ct)),
                    "tokenizer.chat_template");
@@ -655,6 +659,21 @@ static tlm_status write_keys(hf_ctx *c, tlm_gguf_writer *w) {
     return st ? st : write_chat_template(c, w);
 }
 
+/* The caller's extra control tokens: vocabulary entries that an
+ * instruction-tuned config would list as special. */
+static tlm_status mark_control(hf_ctx *c) {
+    for (int32_t k = 0; k < c->opts->n_control; k++) {
+        const char *want = c->opts->control[k];
+        int64_t id = 0;
+        while (id < c->n && (!c->texts[id] || strcmp(c->texts[id], want))) id++;
+        if (id == c->n)
+            return tlm_error_set(c->err, TLM_ERR_INVALID_ARG,
+                                 "hf import: control token '%s' is not in the vocabulary", want);
+        c->types[id] = TLM_TOKEN_CONTROL;
+    }
+    return TLM_OK;
+}
+
 /* ---- Entry points ---- */
 
 tlm_hf_import_opts tlm_hf_import_default_opts(void) {
@@ -676,6 +695,7 @@ tlm_status tlm_tokenizer_import_hf_ex(const char *dir, const tlm_hf_import_opts 
         (st = count_tokens(&c)) || (st = fill_tokens(&c)))
         goto done;
     if (c.spm && (st = derive_scores(&c))) goto done;
+    if ((st = mark_control(&c))) goto done;
     read_specials(&c);
     st = write_keys(&c, w);
 done:

@@ -159,6 +159,14 @@ typedef struct tlm_hf_import_opts {
     int64_t n_vocab; /* pad the token list to this many ([PADn], unused); 0 = as is */
     int64_t bos_id;  /* used when tokenizer_config.json names no BOS; -1 = none */
     int64_t eos_id;  /* likewise for EOS; -1 = none */
+    /* Vocabulary entries to mark as control tokens, as an instruction-tuned
+     * model's tokenizer_config.json does for its turn markers (borrowed;
+     * a text not in the vocabulary is an error). */
+    const char *const *control;
+    int32_t n_control;
+    /* Written as tokenizer.chat_template when the config carries none
+     * (borrowed; NULL = none). */
+    const char *chat_template;
 } tlm_hf_import_opts;
 
 tlm_hf_import_opts tlm_hf_import_default_opts(void);

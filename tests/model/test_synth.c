@@ -104,6 +104,17 @@ TEST(gemma_tiny_has_spm_tokenizer_and_head_dim) {
     ASSERT(t && t->type == TLM_TYPE_F32);
     /* Norm weights are stored as 1 + w. */
     ASSERT_NEAR(((const float *)t->data)[3], 1.0, 0.1);
+    /* Like a real Gemma-2B-it file: the turn markers are control tokens
+     * (one token each in a rendered chat, and <end_of_turn> ends a reply)
+     * and the chat template is in the file. */
+    ASSERT_OK(tlm_gguf_get_arr(g, "tokenizer.ggml.token_type", TLM_GGUF_I32, &arr, &err));
+    int32_t types[3]; /* the mapping need not be aligned for int32 */
+    memcpy(types, arr->v.arr.data + 106 * 4, sizeof types);
+    ASSERT_EQ(types[0], 3);
+    ASSERT_EQ(types[1], 3);
+    ASSERT_EQ(types[2], 1);
+    ASSERT_OK(tlm_gguf_get_str(g, "tokenizer.chat_template", &s, &err));
+    ASSERT(s.len > 100 && memmem(s.ptr, s.len, "<start_of_turn>", 15));
     tlm_gguf_free(g);
 }
 
