@@ -194,8 +194,8 @@ static tlm_type mixed_type(const plan_state *s, const tlm_quant_tensor *t) {
     return s->base;
 }
 
-/* A width the type's block does not divide: the nearest type that fits. */
-static tlm_type width_fallback(tlm_type t, uint64_t ne0) {
+tlm_type tlm_quant_width_fallback(tlm_type t, uint64_t ne0) {
+    if (ne0 % tlm_type_info(t)->blck == 0) return t;
     switch (t) {
     case TLM_TYPE_Q4_K: t = TLM_TYPE_Q5_0; break;
     case TLM_TYPE_Q5_K: t = TLM_TYPE_Q5_1; break;
@@ -229,7 +229,7 @@ size_t tlm_quant_plan(const tlm_quant_recipe *r, const tlm_quant_plan_params *p,
         }
         tlm_type ty = mix ? mixed_type(&s, t) : r->base;
         if (t->ne[0] % tlm_type_info(ty)->blck) {
-            ty = width_fallback(ty, t->ne[0]);
+            ty = tlm_quant_width_fallback(ty, t->ne[0]);
             n_fallback++;
         }
         out_types[i] = ty;

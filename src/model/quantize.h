@@ -85,6 +85,12 @@ typedef struct tlm_quant_plan_params {
                          with width fallbacks): no mix, no output rule */
 } tlm_quant_plan_params;
 
+/* t itself when its block divides a row of ne0 values; otherwise the
+ * nearest type that fits (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0,
+ * Q2_K/Q3_K -> Q4_0), or F16 when that does not fit either: what the
+ * reference quantizer does for Qwen's 896-wide matrices. */
+tlm_type tlm_quant_width_fallback(tlm_type t, uint64_t ne0);
+
 /* Fills out_types[i] with the type tensor i gets under recipe r (tensors
  * that are not converted keep their source type).  Layers are taken from
  * "blk.N." in the names, so the result does not depend on tensor order.

@@ -12,6 +12,7 @@
 #include "chat/chat.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "model/quantize.h"
 #include "tensor/quant.h"
 #include "tokenizer/tokenizer.h"
 
@@ -78,18 +79,6 @@ typedef struct synth_job {
 
 /* Where a weight type's block does not divide the row, the standard
  * quantizer falls back to a legacy type with blocks of 32, then to F16. */
-static tlm_type fit_type(tlm_type t, uint64_t ne0) {
-    static const struct { tlm_type from, to; } fallback[] = {
-        {TLM_TYPE_Q2_K, TLM_TYPE_Q4_0}, {TLM_TYPE_Q3_K, TLM_TYPE_Q4_0},
-        {TLM_TYPE_Q4_K, TLM_TYPE_Q5_0}, {TLM_TYPE_Q5_K, TLM_TYPE_Q5_1},
-        {TLM_TYPE_Q6_K, TLM_TYPE_Q8_0},
-    };
-    if (ne0 % tlm_type_info(t)->blck == 0) return t;
-    for (size_t i = 0; i < TLM_ARRAY_LEN(fallback); i++)
-        if (fallback[i].from == t) return fit_type(fallback[i].to, ne0);
-    return TLM_TYPE_F16;
-}
-
 static void add(synth_job *j, const char *name, uint64_t ne0, uint64_t ne1, tensor_kind kind,
                 float std) {
     synth_tensor *t = &j->tensors[j->n++];
@@ -100,7 +89,7 @@ static void add(synth_job *j, const char *name, uint64_t ne0, uint64_t ne1, tens
     if (!ne1) t->ne[1] = 1;
     t->kind = kind;
     t->std = std;
-    t->type = kind == KIND_MATRIX ? fit_type(j->p->type, ne0) : TLM_TYPE_F32;
+    t->type = kind == KIND_MATRIX ? tlm_quant_width_fallback(j->p->type, ne0) : TLM_TYPE_F32;
 }
 
 static void build_tensor_list(synth_job *j) {
