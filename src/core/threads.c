@@ -209,10 +209,12 @@ sleep:
     pthread_mutex_unlock(&p->mu);
 }
 
-void tlm_pool_run(tlm_pool *p, tlm_pool_fn fn, void *arg) {
+/* Hands fn to the workers and runs the caller's share (thread 0).  False
+ * when there are no workers and fn has already run alone. */
+static bool start_step(tlm_pool *p, tlm_pool_fn fn, void *arg) {
     if (!p || p->n_threads == 1) {
         fn(arg, 0, 1);
-        return;
+        return false;
     }
     p->fn = fn;
     p->arg = arg;
@@ -220,20 +222,15 @@ void tlm_pool_run(tlm_pool *p, tlm_pool_fn fn, void *arg) {
     atomic_store(&p->join, (uint64_t)(unsigned)(atomic_load(&p->gen) + 1) << 32);
     publish_step(p);
     fn(arg, 0, p->n_threads);
-    wait_for_workers(p, p->n_threads - 1);
+    return true;
+}
+
+void tlm_pool_run(tlm_pool *p, tlm_pool_fn fn, void *arg) {
+    if (start_step(p, fn, arg)) wait_for_workers(p, p->n_threads - 1);
 }
 
 void tlm_pool_run_dynamic(tlm_pool *p, tlm_pool_fn fn, void *arg) {
-    if (!p || p->n_threads == 1) {
-        fn(arg, 0, 1);
-        return;
-    }
-    p->fn = fn;
-    p->arg = arg;
-    atomic_store(&p->n_finished, 0);
-    atomic_store(&p->join, (uint64_t)(unsigned)(atomic_load(&p->gen) + 1) << 32);
-    publish_step(p);
-    fn(arg, 0, p->n_threads);
+    if (!start_step(p, fn, arg)) return;
     uint64_t w = atomic_fetch_or(&p->join, CLOSED);
     wait_for_workers(p, (int)(w & (CLOSED - 1)));
 }
