@@ -75,7 +75,7 @@ static int32_t nfa_set(nfa *a, const rx_range *r, uint32_t n) {
         a->cap_sets = cap;
         if (a->n_sets == 0) a->set_off[0] = 0;
     }
-    memcpy(a->ranges + a->n_ranges, r, n * sizeof *r);
+    if (n) memcpy(a->ranges + a->n_ranges, r, n * sizeof *r); /* an empty class has no r */
     a->n_ranges += n;
     a->set_off[++a->n_sets] = a->n_ranges;
     return (int32_t)(a->n_sets - 1);
@@ -338,7 +338,7 @@ static void closure(const nfa *a, closure_buf *cb) {
             }
         }
     }
-    qsort(cb->list, cb->n, 4, u32_cmp);
+    if (cb->n) qsort(cb->list, cb->n, 4, u32_cmp);
 }
 
 static bool has_u32(const uint32_t *v, uint32_t n, uint32_t x) {
@@ -382,7 +382,7 @@ static tlm_status subset_construct(const nfa *a, uint32_t start, uint32_t final,
                     bounds[nb++] = a->ranges[r].hi + 1;
                 }
             }
-        qsort(bounds, nb, 4, u32_cmp);
+        if (nb) qsort(bounds, nb, 4, u32_cmp);
         for (uint32_t b = 0; b + 1 < nb && !st; b++) {
             if (bounds[b] == bounds[b + 1]) continue;
             cb.n = 0;

@@ -65,7 +65,7 @@ static int range_cmp(const void *a, const void *b) {
 
 /* Sorts and merges; with negate, replaces the set by its complement. */
 static bool set_normalise(rx_parser *p, rx_node *n, bool negate) {
-    qsort(n->set, n->n_set, sizeof *n->set, range_cmp);
+    if (n->n_set) qsort(n->set, n->n_set, sizeof *n->set, range_cmp); /* [] has no set */
     uint32_t k = 0;
     for (uint32_t i = 0; i < n->n_set; i++) {
         if (k && n->set[i].lo <= n->set[k - 1].hi + 1) {
