@@ -14,8 +14,14 @@
  * vec_dot_ref does; F32/F16/BF16 weights multiply with the float x as is.
  * Every SIMD path agrees with that reference within the bounds listed in
  * tests/tensor/test_matmul.c (bit for bit for the AVX-512 quantized
- * many-token products, whose integer block sums and float accumulation
- * follow the reference order).
+ * products, whose integer block sums and float accumulation follow the
+ * reference order).
+ *
+ * Batch independence: on every path, a token's outputs are the same bits
+ * whether it is multiplied alone or with any number of other tokens (the
+ * one-token and many-token kernels of a path add in the same order), so
+ * batched prefill equals token-by-token decoding and a sequence decoded
+ * in a server batch gets the logits it would get alone.
  *
  * Two internal paths: one token (decode) is a matrix-vector product that
  * streams W once at memory speed; many tokens (prefill, 3 or more) unpack

@@ -1,28 +1,31 @@
 /*
  * matmul_avx512.c - AVX-512 (F/BW/VL/DQ + VNNI) kernels: the activation
- * quantizers, the one-token products (GEMV) and the float-weight products;
- * the kernel table of the path.  Many-token quantized products live in
- * matmul_gemm_avx512.c; Q2_K/Q3_K one-token products reuse the AVX2 ones.
+ * quantizers, the products of float weights (any token count), the
+ * one-token products (GEMV) of the 32-block types, and the kernel table of
+ * the path.  K-quant GEMV: matmul_gemv_k_avx512.c; many-token quantized
+ * products: matmul_gemm_avx512.c.
+ *
+ * Every output has the same bits whether its token is computed alone or in
+ * a batch (see matmul_avx512.h): the quantized GEMVs follow the reference
+ * order of quant.h exactly as the GEMM kernels do, and the float types use
+ * one accumulation scheme for any tile.
  *
  * GEMV reads W in its GGUF layout exactly once, so it is bound by memory
- * bandwidth as long as the per-block work stays under a few instructions:
- *   - nibble types take 4 blocks per step: two 64-byte loads and one word
+ * bandwidth as long as the per-block work stays at a few instructions:
+ *   - nibble types take 4 blocks per zmm: two 64-byte loads and one word
  *     permute gather their 4 x 16 bytes of levels (every block field is
  *     word aligned), split into low/high nibble planes for two vpdpbusd;
- *     Q8_0 takes 2 blocks per zmm with the activations biased to unsigned;
- *   - the 16 weight scales of 16 blocks are gathered once, multiplied by
- *     the activation scales and permuted into place per step;
- *   - the nibble offset (-8, -16) and Q4_1/Q5_1 minimums are applied once
- *     per row from per-block activation sums, not per element;
- *   - K-quants use maddubs (u8 x s8 -> s16 pairs) then vpdpwssd with the
- *     sub-block scales, so a whole 256-block accumulates in int32.
- * Eight rows share each activation load.  Results differ from the scalar
- * reference only by float summation order (lanes, then a tree).
+ *     Q8_0 takes 2 blocks per zmm, the weights biased to unsigned;
+ *   - the nibble offset (-8, -16) and the Q8_0 bias come off the integer
+ *     block sums through the activation block sums, exactly;
+ *   - 16 rows share each activation load, and each row prefetches the same
+ *     bytes of the row 16 further on, keeping enough cache-line fills in
+ *     flight on machines where a few streams per core cannot saturate
+ *     memory (high latency, e.g. virtualised).
  */
 #include "tensor/matmul_avx512.h"
 
 #include "core/util.h"
-#include "tensor/matmul_avx2.h"
 #include "tensor/quant.h"
 #include "tensor/simd_x86.h"
 
@@ -30,11 +33,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Rows per GEMV pass.  Eight rows are eight concurrent memory streams, and
- * each pass prefetches the same bytes of the next eight rows: on machines
- * where one stream per core cannot saturate memory (high latency, e.g.
- * virtualised), this is what keeps enough cache-line fills in flight. */
-#define GV_R 8
+#define GV_ROWS TLM_AVX512_GV_ROWS
 #define PF_LINES(p, n)                                                                      \
     do {                                                                                    \
         for (int pf_ = 0; pf_ < (n); pf_++)                                                 \
@@ -128,10 +127,19 @@ static void quant_act(tlm_type act, const float *x, int64_t n, uint8_t *q,
     }
 }
 
-/* ---- Float weights (F32, F16, BF16): dot-product tiles ----
- * Each output keeps one 16-lane accumulator over k, reduced at the end, so
- * its bits do not depend on the tile it is computed in: GEMV and GEMM agree
- * exactly for these types. */
+/* ---- Float weights (F32, F16, BF16), any token count ----
+ * Each output keeps one 16-lane accumulator over k (lane l takes the
+ * columns = l mod 16, in order) and is reduced once at the end by the
+ * fixed tree of tlm_x86_hsum16, so its bits do not depend on the tile it
+ * is computed in: one-token and many-token products agree exactly.
+ * Decoding uses tiles of 8 rows x 1 token (eight streams, each prefetching
+ * the next tile's rows); prefill converts 16-row panels to float once and
+ * runs tiles of 8 rows x 3 tokens over them (11 loads per 24 FMAs, panel
+ * and activations in L1), reducing 16 rows at once at the end. */
+
+#define FGV_R 8 /* rows per one-token tile */
+#define FMM_R 8 /* rows x tokens per many-token tile (24 accumulators) */
+#define FMM_T 3
 
 INLINE __m512 load_wf(tlm_type wt, const uint8_t *row, int64_t k, __mmask16 m, bool tail) {
     switch (wt) {
@@ -152,51 +160,176 @@ INLINE __m512 load_wf(tlm_type wt, const uint8_t *row, int64_t k, __mmask16 m, b
     }
 }
 
-/* R rows of one token: one 16-lane accumulator per row. */
-INLINE void fdot_rows(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t) {
-    __m512 acc[GV_R];
-    TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
+/* Rows [r, r + R) x tokens [t, t + T). */
+INLINE void fdot_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t, int T,
+                      bool pf) {
+    __m512 acc[FGV_R][FMM_T];
+    TLM_UNROLL for (int i = 0; i < R; i++) TLM_UNROLL for (int j = 0; j < T; j++)
+        acc[i][j] = _mm512_setzero_ps();
     const int64_t n = a->cols;
     const int es = wt == TLM_TYPE_F32 ? 4 : 2;
     const float *x = a->x + t * n;
     const uint8_t *w = a->w + (size_t)r * a->w_row_size;
     int64_t k = 0;
     for (; k + 16 <= n; k += 16) {
-        __m512 xv = _mm512_loadu_ps(x + k);
+        __m512 xv[FMM_T];
+        TLM_UNROLL for (int j = 0; j < T; j++) xv[j] = _mm512_loadu_ps(x + j * n + k);
         TLM_UNROLL for (int i = 0; i < R; i++) {
-            PF_LINES(w + (i + GV_R) * a->w_row_size + k * es, 1);
-            acc[i] = _mm512_fmadd_ps(load_wf(wt, w + i * a->w_row_size, k, 0, false), xv, acc[i]);
+            if (pf) PF_LINES(w + (i + R) * a->w_row_size + k * es, 1);
+            __m512 wv = load_wf(wt, w + i * a->w_row_size, k, 0, false);
+            TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
         }
     }
     if (k < n) {
         __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
-        __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
-        TLM_UNROLL for (int i = 0; i < R; i++)
-            acc[i] = _mm512_fmadd_ps(load_wf(wt, w + i * a->w_row_size, k, m, true), xv, acc[i]);
+        __m512 xv[FMM_T];
+        TLM_UNROLL for (int j = 0; j < T; j++) xv[j] = _mm512_maskz_loadu_ps(m, x + j * n + k);
+        TLM_UNROLL for (int i = 0; i < R; i++) {
+            __m512 wv = load_wf(wt, w + i * a->w_row_size, k, m, true);
+            TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        }
     }
-    TLM_UNROLL for (int i = 0; i < R; i++) a->y[t * a->rows + r + i] = _mm512_reduce_add_ps(acc[i]);
+    TLM_UNROLL for (int i = 0; i < R; i++) TLM_UNROLL for (int j = 0; j < T; j++)
+        a->y[(t + j) * a->rows + r + i] = tlm_x86_hsum16(acc[i][j]);
 }
 
-INLINE void fdot_range(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
-                       int64_t t1) {
+INLINE void fdot_gemv(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                      int64_t t1) {
     for (int64_t t = t0; t < t1; t++) {
         int64_t r = r0;
-        for (; r + GV_R <= r1; r += GV_R) fdot_rows(wt, a, r, GV_R, t);
-        for (; r < r1; r++) fdot_rows(wt, a, r, 1, t);
+        for (; r + FGV_R <= r1; r += FGV_R) fdot_tile(wt, a, r, FGV_R, t, 1, true);
+        for (; r < r1; r++) fdot_tile(wt, a, r, 1, t, 1, false);
     }
 }
 
-static void mm_f32(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-    fdot_range(TLM_TYPE_F32, a, r0, r1, t0, t1);
-}
-static void mm_f16(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-    fdot_range(TLM_TYPE_F16, a, r0, r1, t0, t1);
-}
-static void mm_bf16(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-    fdot_range(TLM_TYPE_BF16, a, r0, r1, t0, t1);
+/* Many tokens: the same per-output arithmetic, reorganised for reuse.  A
+ * panel of FP_ROWS rows x FP_K columns is converted to float once (F16 and
+ * BF16 would otherwise convert every weight once per token tile) and every
+ * token tile of a part of the chunk runs over it; the 16-lane sums carry
+ * over between column panels through a buffer (an exact store and reload),
+ * so each lane still adds its columns in order, as fdot_tile does.  Loop
+ * order: token part (FP_TOK tokens), column panel, row panel, token tile,
+ * row tile, so a column panel of the part's activations (L2) serves all
+ * the chunk's rows, and a panel and a token tile share L1. */
+#define FP_ROWS 16
+#define FP_K 512
+#define FP_TOK 129 /* a multiple of FMM_T, about half a token chunk */
+
+static _Thread_local _Alignas(64) float tls_fw[FP_ROWS][FP_K + 16]; /* padded: rows in different L1 sets */
+static _Thread_local _Alignas(64) float tls_facc[TLM_MM_CHUNK_ROWS][FP_TOK][16];
+
+static void fpanel_convert(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t k0,
+                           int nk) {
+    for (int i = 0; i < R; i++) {
+        const uint8_t *row = a->w + (size_t)(r + i) * a->w_row_size;
+        for (int k = 0; k < nk; k += 16) {
+            bool tail = nk - k < 16;
+            __mmask16 m = (__mmask16)(tail ? (1u << (nk - k)) - 1 : 0xffff);
+            _mm512_store_ps(tls_fw[i] + k, load_wf(wt, row, k0 + k, m, tail));
+        }
+    }
 }
 
-/* ---- Legacy 32-blocks, one token ---- */
+/* Panel rows [i0, i0 + R) (chunk rows ab + i0 ...) x tokens [t, t + T)
+ * (index tc in the part), over the panel's columns [k0, k0 + nk). */
+INLINE void fpanel_tile(const tlm_mm_args *a, int ab, int i0, int R, int64_t t, int64_t tc,
+                        int T, int64_t k0, int nk, bool first) {
+    __m512 acc[FMM_R][FMM_T];
+    TLM_UNROLL for (int i = 0; i < R; i++) TLM_UNROLL for (int j = 0; j < T; j++)
+        acc[i][j] = first ? _mm512_setzero_ps() : _mm512_load_ps(tls_facc[ab + i0 + i][tc + j]);
+    const int64_t n = a->cols;
+    const float *x = a->x + t * n + k0;
+    int k = 0;
+    _Pragma("GCC unroll 4") for (; k + 16 <= nk; k += 16) {
+        __m512 xv[FMM_T];
+        TLM_UNROLL for (int j = 0; j < T; j++) xv[j] = _mm512_loadu_ps(x + j * n + k);
+        TLM_UNROLL for (int i = 0; i < R; i++) {
+            __m512 wv = _mm512_load_ps(tls_fw[i0 + i] + k);
+            TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        }
+    }
+    if (k < nk) {
+        __m512 xv[FMM_T];
+        __mmask16 m = (__mmask16)((1u << (nk - k)) - 1);
+        TLM_UNROLL for (int j = 0; j < T; j++) xv[j] = _mm512_maskz_loadu_ps(m, x + j * n + k);
+        TLM_UNROLL for (int i = 0; i < R; i++) {
+            __m512 wv = _mm512_load_ps(tls_fw[i0 + i] + k);
+            TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        }
+    }
+    TLM_UNROLL for (int i = 0; i < R; i++) TLM_UNROLL for (int j = 0; j < T; j++)
+        _mm512_store_ps(tls_facc[ab + i0 + i][tc + j], acc[i][j]);
+}
+
+/* One token tile over the R rows of the panel. */
+INLINE void fpanel_rows(const tlm_mm_args *a, int ab, int R, int64_t t, int64_t tc, int T,
+                        int64_t k0, int nk, bool first) {
+    int i = 0;
+    for (; i + FMM_R <= R; i += FMM_R) {
+        if (T == FMM_T) fpanel_tile(a, ab, i, FMM_R, t, tc, FMM_T, k0, nk, first);
+        else fpanel_tile(a, ab, i, FMM_R, t, tc, 1, k0, nk, first);
+    }
+    for (; i < R; i++) {
+        if (T == FMM_T) fpanel_tile(a, ab, i, 1, t, tc, FMM_T, k0, nk, first);
+        else fpanel_tile(a, ab, i, 1, t, tc, 1, k0, nk, first);
+    }
+}
+
+/* The sums of rows [r, r + R) (chunk rows ab ...) for tokens [t0, t1) of
+ * a part, 16 rows per token reduced together (the tree of
+ * tlm_x86_hsum16). */
+static void fpanel_store(const tlm_mm_args *a, int64_t r, int ab, int R, int64_t t0, int64_t t1) {
+    const __mmask16 m = (__mmask16)((1u << R) - 1);
+    for (int64_t t = t0; t < t1; t++) {
+        __m512 v[FP_ROWS];
+        TLM_UNROLL for (int i = 0; i < FP_ROWS; i++)
+            v[i] = i < R ? _mm512_load_ps(tls_facc[ab + i][t - t0]) : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(a->y + t * a->rows + r, m, tlm_x86_hsum16x16(v));
+    }
+}
+
+/* One token part: every column panel, then the sums. */
+static void fdot_part(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                      int64_t t1) {
+    for (int64_t k0 = 0; k0 < a->cols; k0 += FP_K) {
+        int nk = (int)TLM_MIN(FP_K, a->cols - k0);
+        for (int64_t r = r0; r < r1; r += FP_ROWS) {
+            int R = (int)TLM_MIN(FP_ROWS, r1 - r), ab = (int)(r - r0);
+            fpanel_convert(wt, a, r, R, k0, nk);
+            int64_t t = t0;
+            for (; t + FMM_T <= t1; t += FMM_T) fpanel_rows(a, ab, R, t, t - t0, FMM_T, k0, nk, k0 == 0);
+            for (; t < t1; t++) fpanel_rows(a, ab, R, t, t - t0, 1, k0, nk, k0 == 0);
+        }
+    }
+    for (int64_t r = r0; r < r1; r += FP_ROWS)
+        fpanel_store(a, r, (int)(r - r0), (int)TLM_MIN(FP_ROWS, r1 - r), t0, t1);
+}
+
+INLINE void fdot_gemm(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                      int64_t t1) {
+    for (int64_t t = t0; t < t1; t += FP_TOK) fdot_part(wt, a, r0, r1, t, TLM_MIN(t1, t + FP_TOK));
+}
+
+#define FLOAT_MM(name, WT, fn)                                                              \
+    static void name(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) { \
+        fn(WT, a, r0, r1, t0, t1);                                                          \
+    }
+FLOAT_MM(gemv_f32, TLM_TYPE_F32, fdot_gemv)
+FLOAT_MM(gemv_f16, TLM_TYPE_F16, fdot_gemv)
+FLOAT_MM(gemv_bf16, TLM_TYPE_BF16, fdot_gemv)
+FLOAT_MM(gemm_f32, TLM_TYPE_F32, fdot_gemm)
+FLOAT_MM(gemm_f16, TLM_TYPE_F16, fdot_gemm)
+FLOAT_MM(gemm_bf16, TLM_TYPE_BF16, fdot_gemm)
+
+/* ---- Legacy 32-blocks, one token ----
+ * Reference order (quant.h), as the many-token kernel: per row and block
+ * the exact integer sum isum, then acc = acc + (float)isum * (dw*dy)
+ * [+ m*s].  Rows go 16 at a time through steps of 16 blocks: per row,
+ * vpdpbusd partial sums are reduced to one lane per block by transposing
+ * integer sums (exact in any order), the float product of each block is
+ * formed in lanes, and a 16 x 16 transpose turns the rows' products into
+ * one vector per block (lane = row) that is added to the row sums in block
+ * order.  The activations of a step stay in registers for all 16 rows. */
 
 typedef struct leg_layout {
     int bs;      /* block bytes */
@@ -216,6 +349,13 @@ INLINE leg_layout leg_of(tlm_type wt) {
     default:            return (leg_layout){34, 2, -1, -1, 0, true};
     }
 }
+
+/* Where the integer sums leave the 16 blocks of a step: lane l holds block
+ * blk_of[l]; block b sits in lane lane_of[b].  Nibble types: quad j's
+ * block q lands in lane 4q + j (tlm_x86_sum4x4); Q8_0: see q8_isum. */
+static const int8_t nib_blk[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+static const int8_t q8_blk[16] = {0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15};
+static const int8_t q8_lane[16] = {0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15};
 
 /* Q8_0: the signed levels of blocks b and b+1 (b+1 only if two). */
 INLINE __m512i q8_pair(const uint8_t *wb, bool two) {
@@ -253,9 +393,9 @@ INLINE __m512i quad_qh_idx(const leg_layout L) {
     return _mm512_loadu_si512(v);
 }
 
-/* One row, 4 blocks from wb: levels as lo/hi nibble planes, lane k of each
- * 16-byte quarter belonging to block k: [b0 b1 b2 b3] elements 0-15 (lo)
- * and 16-31 (hi).  Returns the int32 dot with the matching activations. */
+/* One row, 4 blocks from wb: levels as lo/hi nibble planes, quarter k of
+ * each belonging to block k: elements 0-15 (lo) and 16-31 (hi).  Returns
+ * the partial sums with the matching activations, 4 lanes per block. */
 INLINE __m512i nib_quad(const leg_layout L, const uint8_t *wb, int64_t avail, __m512i iq,
                         __m512i ih, __m512i xlo, __m512i xhi) {
     __m512i A, B;
@@ -271,90 +411,121 @@ INLINE __m512i nib_quad(const leg_layout L, const uint8_t *wb, int64_t avail, __
     return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, xlo), hi, xhi);
 }
 
-INLINE void leg_gemv_rows(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t) {
-    const leg_layout L = leg_of(wt);
-    const int64_t nb = a->nb32;
-    const int8_t *qx = a->qx + t * a->cols;
-    const float *dy = a->qd + t * nb;
-    const int32_t *xsum = a->qsum + t * nb;
-    const float *sy = a->qs + t * nb;
-    const uint8_t *w = a->w + (size_t)r * a->w_row_size;
-    const int64_t rsz = (int64_t)a->w_row_size;
-    const __m512i gidx = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(L.bs));
-    const __m512i pbase = L.q8 ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
-                               : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m512i iq = quad_qs_idx(L), ih = L.qh_ofs >= 0 ? quad_qh_idx(L) : iq;
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    __m512 acc[8], cor[8];
-    TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = cor[i] = _mm512_setzero_ps();
+/* The token's side of one step of 16 blocks (nblk of them). */
+typedef struct leg_step {
+    __m512i x[8];     /* Q8_0: block pairs; nibbles: the 4 lo planes, then 4 hi */
+    __m512i corr;     /* per lane: what to take off the block's sum */
+    __m512 dy, sy;    /* per lane: activation scale, Q8_1 s */
+    __mmask16 kp;     /* lanes holding a block */
+    int nblk;
+} leg_step;
 
-    for (int64_t b0 = 0; b0 < nb; b0 += 16) {
-        int nblk = (int)TLM_MIN(16, nb - b0);
-        __mmask16 km = (__mmask16)((1u << nblk) - 1);
-        __m512 dyv = _mm512_maskz_loadu_ps(km, dy + b0);
-        __m512 sc[8];
-        TLM_UNROLL for (int i = 0; i < R; i++) {
-            const uint8_t *base = w + i * a->w_row_size + b0 * L.bs;
-            __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), km, gidx, base, 1);
-            sc[i] = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(g)), dyv);
-            if (L.off) {
-                __m512 xs = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(km, xsum + b0));
-                cor[i] = _mm512_fmadd_ps(sc[i], xs, cor[i]);
-            } else if (L.m_ofs >= 0) {
-                __m512i gm = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), km, gidx,
-                                                         base + L.m_ofs, 1);
-                __m512 mw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gm));
-                cor[i] = _mm512_fmadd_ps(mw, _mm512_maskz_loadu_ps(km, sy + b0), cor[i]);
-            }
+INLINE void leg_step_load(const leg_layout L, const tlm_mm_args *a, int64_t t, int64_t b0,
+                          __m512i bvec, leg_step *S) {
+    const int64_t nb = a->nb32;
+    const int8_t *qx = a->qx + t * a->cols + 32 * b0;
+    S->nblk = (int)TLM_MIN(16, nb - b0);
+    __mmask16 km = (__mmask16)((1u << S->nblk) - 1);
+    S->kp = _mm512_cmplt_epi32_mask(bvec, _mm512_set1_epi32(S->nblk));
+    S->dy = _mm512_permutexvar_ps(bvec, _mm512_maskz_loadu_ps(km, a->qd + t * nb + b0));
+    S->sy = _mm512_permutexvar_ps(bvec, _mm512_maskz_loadu_ps(km, a->qs + t * nb + b0));
+    __m512i xs = _mm512_permutexvar_epi32(bvec, _mm512_maskz_loadu_epi32(km, a->qsum + t * nb + b0));
+    /* Q8_0 weights enter vpdpbusd as w + 128 (unsigned): 128 * sum(x). */
+    S->corr = _mm512_mullo_epi32(xs, _mm512_set1_epi32(L.q8 ? 128 : L.off));
+    if (L.q8) {
+        TLM_UNROLL for (int p = 0; p < 8; p++) {
+            int cnt = TLM_MAX(0, TLM_MIN(2, S->nblk - 2 * p));
+            __mmask64 m = cnt == 2 ? ~(__mmask64)0 : cnt == 1 ? 0xffffffffull : 0;
+            S->x[p] = _mm512_maskz_loadu_epi8(m, qx + 64 * p);
         }
-        if (L.q8) {
-            for (int p = 0; 2 * p < nblk; p++) {
-                const bool two = 2 * p + 1 < nblk;
-                const int64_t b = b0 + 2 * p;
-                __m512i xv = _mm512_maskz_loadu_epi8(two ? ~(__mmask64)0 : 0xffffffffu, qx + 32 * b);
-                xv = _mm512_xor_si512(xv, bias);
-                __m512i pidx = _mm512_add_epi32(pbase, _mm512_set1_epi32(2 * p));
-                TLM_UNROLL for (int i = 0; i < R; i++) {
-                    PF_LINES(w + (i + GV_R) * a->w_row_size + b * 34, 2);
-                    __m512i wv = q8_pair(w + i * a->w_row_size + b * 34, two);
-                    __m512i d = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), xv, wv),
-                                                 _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wv));
-                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d),
-                                             _mm512_permutexvar_ps(pidx, sc[i]), acc[i]);
-                }
-            }
-            continue;
-        }
-        for (int p = 0; 4 * p < nblk; p++) {
-            const int64_t b = b0 + 4 * p;
-            int64_t xav = TLM_MIN(128, 32 * (nb - b));
-            __m512i XA, XB;
-            load128((const uint8_t *)(qx + 32 * b), xav, &XA, &XB);
-            __m512i xlo = _mm512_shuffle_i64x2(XA, XB, 0x88), xhi = _mm512_shuffle_i64x2(XA, XB, 0xdd);
-            __m512i pidx = _mm512_add_epi32(pbase, _mm512_set1_epi32(4 * p));
-            TLM_UNROLL for (int i = 0; i < R; i++) {
-                PF_LINES(w + (i + GV_R) * a->w_row_size + b * L.bs, 2);
-                __m512i d = nib_quad(L, w + i * a->w_row_size + b * L.bs, rsz - b * L.bs, iq, ih,
-                                     xlo, xhi);
-                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(pidx, sc[i]),
-                                         acc[i]);
-            }
-        }
+        return;
     }
-    TLM_UNROLL for (int i = 0; i < R; i++) {
-        float v = _mm512_reduce_add_ps(acc[i]), c = _mm512_reduce_add_ps(cor[i]);
-        a->y[t * a->rows + r + i] = L.off ? v - (float)L.off * c : v + c;
+    TLM_UNROLL for (int p = 0; p < 4; p++) {
+        __m512i XA, XB;
+        load128((const uint8_t *)qx + 128 * p, 32 * TLM_MAX(0, TLM_MIN(4, S->nblk - 4 * p)), &XA, &XB);
+        S->x[p] = _mm512_shuffle_i64x2(XA, XB, 0x88);
+        S->x[4 + p] = _mm512_shuffle_i64x2(XA, XB, 0xdd);
     }
+}
+
+/* Q8_0: per-block sums of 16 blocks from wb (lane order q8_blk).  Pair p
+ * holds block 2p in its low half and 2p+1 in its high half; after the
+ * 4 x 4 sums, quarters 0+1 of a pair's lane are block 2p, 2+3 block 2p+1. */
+INLINE __m512i q8_isum(const uint8_t *wb, const leg_step *S) {
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    __m512i d[8];
+    TLM_UNROLL for (int p = 0; p < 8; p++) {
+        int cnt = S->nblk - 2 * p;
+        d[p] = cnt <= 0 ? _mm512_setzero_si512()
+                        : _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+                                              _mm512_xor_si512(q8_pair(wb + 68 * p, cnt >= 2), bias),
+                                              S->x[p]);
+    }
+    __m512i v0 = tlm_x86_sum4x4(d[0], d[1], d[2], d[3]), v1 = tlm_x86_sum4x4(d[4], d[5], d[6], d[7]);
+    return _mm512_add_epi32(_mm512_shuffle_i64x2(v0, v1, 0x88), _mm512_shuffle_i64x2(v0, v1, 0xdd));
+}
+
+/* One row's float products of the step's blocks, in lanes. */
+INLINE __m512 leg_row(const leg_layout L, const uint8_t *wb, int64_t avail, const leg_step *S,
+                      __m512i iq, __m512i ih, __m512i gidx) {
+    __m512i isum;
+    if (L.q8) {
+        isum = q8_isum(wb, S);
+    } else {
+        __m512i d[4];
+        TLM_UNROLL for (int p = 0; p < 4; p++)
+            d[p] = 4 * p < S->nblk ? nib_quad(L, wb + 4 * p * L.bs, avail - 4 * p * L.bs, iq, ih,
+                                              S->x[p], S->x[4 + p])
+                                   : _mm512_setzero_si512();
+        isum = tlm_x86_sum4x4(d[0], d[1], d[2], d[3]);
+    }
+    if (L.q8 || L.off) isum = _mm512_sub_epi32(isum, S->corr);
+    __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), S->kp, gidx, wb, 1);
+    __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, S->dy));
+    if (L.m_ofs >= 0) {
+        __m512i gm = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), S->kp, gidx, wb + L.m_ofs, 1);
+        f = _mm512_add_ps(f, _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(gm)), S->sy));
+    }
+    return f;
+}
+
+/* Rows [r, r + R) (R <= 16) of token t. */
+INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t) {
+    const leg_layout L = leg_of(wt);
+    const size_t rsz = a->w_row_size;
+    const uint8_t *w = a->w + (size_t)r * rsz;
+    const int8_t *lane_of = L.q8 ? q8_lane : nib_blk;
+    const __m512i bvec = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(L.q8 ? q8_blk : nib_blk)));
+    const __m512i gidx = _mm512_mullo_epi32(bvec, _mm512_set1_epi32(L.bs));
+    const __m512i iq = quad_qs_idx(L), ih = L.qh_ofs >= 0 ? quad_qh_idx(L) : iq;
+    _Alignas(64) float fb[GV_ROWS][16];
+    if (R < GV_ROWS) memset(fb, 0, sizeof fb);
+    __m512 facc = _mm512_setzero_ps();
+    for (int64_t b0 = 0; b0 < a->nb32; b0 += 16) {
+        leg_step S;
+        leg_step_load(L, a, t, b0, bvec, &S);
+        const int lines = (S.nblk * L.bs + 63) / 64 + 1;
+        for (int i = 0; i < R; i++) {
+            const uint8_t *wb = w + i * rsz + b0 * L.bs;
+            for (int l = 0; l < lines; l++)
+                _mm_prefetch((const char *)(wb + GV_ROWS * rsz) + 64 * l, TLM_GV_PF_HINT);
+            __m512 f = leg_row(L, wb, (int64_t)rsz - b0 * L.bs, &S, iq, ih, gidx);
+            _mm512_store_ps(fb[i], f);
+        }
+        __m512 v[16];
+        TLM_UNROLL for (int i = 0; i < 16; i++) v[i] = _mm512_load_ps(fb[i]);
+        tlm_x86_transpose16(v);
+        for (int b = 0; b < S.nblk; b++) facc = _mm512_add_ps(facc, v[lane_of[b]]);
+    }
+    _mm512_mask_storeu_ps(a->y + t * a->rows + r, (__mmask16)((1u << R) - 1), facc);
 }
 
 #define LEG_GEMV(name, T)                                                                   \
     static void name(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) { \
-        for (int64_t t = t0; t < t1; t++) {                                                 \
-            int64_t r = r0;                                                                 \
-            for (; r + GV_R <= r1; r += GV_R) leg_gemv_rows(T, a, r, GV_R, t);             \
-            for (; r < r1; r++) leg_gemv_rows(T, a, r, 1, t);                               \
-        }                                                                                   \
+        for (int64_t t = t0; t < t1; t++)                                                   \
+            for (int64_t r = r0; r < r1; r += GV_ROWS)                                      \
+                leg_gemv_group(T, a, r, (int)TLM_MIN(GV_ROWS, r1 - r), t);                  \
     }
 LEG_GEMV(gemv_q4_0, TLM_TYPE_Q4_0)
 LEG_GEMV(gemv_q4_1, TLM_TYPE_Q4_1)
@@ -362,153 +533,19 @@ LEG_GEMV(gemv_q5_0, TLM_TYPE_Q5_0)
 LEG_GEMV(gemv_q5_1, TLM_TYPE_Q5_1)
 LEG_GEMV(gemv_q8_0, TLM_TYPE_Q8_0)
 
-/* ---- K-quants, one token ---- */
-
-/* The 8 six-bit scales and mins of a Q4_K/Q5_K block as bytes. */
-INLINE void k4_scales(const uint8_t *s, uint64_t *sc, uint64_t *mn) {
-    uint32_t A = tlm_x86_load_u32(s), B = tlm_x86_load_u32(s + 4), C = tlm_x86_load_u32(s + 8);
-    uint32_t sc_lo = A & 0x3f3f3f3fu, sc_hi = (C & 0x0f0f0f0fu) | ((A >> 6) & 0x03030303u) << 4;
-    uint32_t m_lo = B & 0x3f3f3f3fu, m_hi = ((C >> 4) & 0x0f0f0f0fu) | ((B >> 6) & 0x03030303u) << 4;
-    *sc = sc_lo | (uint64_t)sc_hi << 32;
-    *mn = m_lo | (uint64_t)m_hi << 32;
-}
-
-/* Word-permute indices that spread scale j over the 16 words of a group. */
-INLINE __m512i word_idx(int first, int per) {
-    uint16_t v[32];
-    for (int i = 0; i < 32; i++) v[i] = (uint16_t)(first + i / per);
-    return _mm512_loadu_si512(v);
-}
-
-INLINE void k4_gemv_rows(bool q5, const tlm_mm_args *a, int64_t r, int R, int64_t t) {
-    const int bs = q5 ? 176 : 144, qs_ofs = q5 ? 48 : 16;
-    const int64_t nsb = a->cols / TLM_QK_K;
-    const tlm_block_q8_K *xb = (const tlm_block_q8_K *)(a->q + (size_t)t * a->q_row_size);
-    const uint8_t *w = a->w + (size_t)r * a->w_row_size;
-    __m512i idx[4];
-    TLM_UNROLL for (int c = 0; c < 4; c++) idx[c] = word_idx(2 * c, 16);
-    __m512 acc[GV_R];
-    __m256 macc[GV_R];
-    TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps(), macc[i] = _mm256_setzero_ps();
-    for (int64_t s = 0; s < nsb; s++) {
-        __m512i x[4];
-        TLM_UNROLL for (int c = 0; c < 4; c++) x[c] = _mm512_loadu_si512(xb[s].qs + 64 * c);
-        __m256i bsums = _mm256_loadu_si256((const __m256i *)xb[s].bsums);
-        const float dy = xb[s].d;
-        TLM_UNROLL for (int i = 0; i < R; i++) {
-            const uint8_t *blk = w + i * a->w_row_size + s * bs;
-            PF_LINES(blk + GV_R * a->w_row_size, 3);
-            uint64_t sc8, mn8;
-            k4_scales(blk + 4, &sc8, &mn8);
-            __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
-            __m128i mw = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8));
-            __m256i h = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
-            __m512i iacc = _mm512_setzero_si512();
-            TLM_UNROLL for (int c = 0; c < 4; c++) {
-                __m256i y = _mm256_loadu_si256((const __m256i *)(blk + qs_ofs + 32 * c));
-                __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(y), _mm256_srli_epi16(y, 4), 1);
-                z = _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
-                if (q5) {
-                    __mmask32 m1 = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c))));
-                    __mmask32 m2 = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c + 1))));
-                    z = _mm512_mask_add_epi8(z, _mm512_kunpackd(m2, m1), z, _mm512_set1_epi8(16));
-                }
-                __m512i prod = _mm512_maddubs_epi16(z, x[c]);
-                iacc = _mm512_dpwssd_epi32(iacc, prod, _mm512_permutexvar_epi16(idx[c], sc16));
-            }
-            __m256i mpair = _mm256_set_m128i(_mm_unpackhi_epi16(mw, mw), _mm_unpacklo_epi16(mw, mw));
-            __m256i mins = _mm256_madd_epi16(mpair, bsums);
-            float d = tlm_x86_f16(*(const tlm_f16 *)blk) * dy;
-            float dmin = tlm_x86_f16(*(const tlm_f16 *)(blk + 2)) * dy;
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(d), acc[i]);
-            macc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin), macc[i]);
-        }
-    }
-    TLM_UNROLL for (int i = 0; i < R; i++)
-        a->y[t * a->rows + r + i] = _mm512_reduce_add_ps(acc[i]) - tlm_x86_hsum256(macc[i]);
-}
-
-INLINE void q6_gemv_rows(const tlm_mm_args *a, int64_t r, int R, int64_t t) {
-    const int64_t nsb = a->cols / TLM_QK_K;
-    const tlm_block_q8_K *xb = (const tlm_block_q8_K *)(a->q + (size_t)t * a->q_row_size);
-    const uint8_t *w = a->w + (size_t)r * a->w_row_size;
-    __m512i idx[4];
-    TLM_UNROLL for (int c = 0; c < 4; c++) idx[c] = word_idx(4 * c, 8);
-    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-    __m512 acc[GV_R];
-    TLM_UNROLL for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
-    for (int64_t s = 0; s < nsb; s++) {
-        __m512i x[4];
-        TLM_UNROLL for (int c = 0; c < 4; c++) x[c] = _mm512_loadu_si512(xb[s].qs + 64 * c);
-        __m256i bsums = _mm256_loadu_si256((const __m256i *)xb[s].bsums);
-        const float dy = xb[s].d;
-        TLM_UNROLL for (int i = 0; i < R; i++) {
-            const tlm_block_q6_K *blk = (const tlm_block_q6_K *)(w + i * a->w_row_size) + s;
-            PF_LINES((const uint8_t *)blk + GV_R * a->w_row_size, 4);
-            __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
-            __m512i sc16 = _mm512_castsi256_si512(sc);
-            __m512i iacc = _mm512_setzero_si512();
-            TLM_UNROLL for (int h = 0; h < 2; h++) {
-                __m512i ql = _mm512_loadu_si512(blk->ql + 64 * h);
-                __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk->qh + 32 * h)));
-                __m512i hl = _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30);
-                __m512i hh = _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30);
-                __m512i lo = _mm512_ternarylogic_epi32(ql, m0f, hl, 0xea); /* (ql & m) | hl */
-                __m512i hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), m0f, hh, 0xea);
-                iacc = _mm512_dpwssd_epi32(iacc, _mm512_maddubs_epi16(lo, x[2 * h]),
-                                           _mm512_permutexvar_epi16(idx[2 * h], sc16));
-                iacc = _mm512_dpwssd_epi32(iacc, _mm512_maddubs_epi16(hi, x[2 * h + 1]),
-                                           _mm512_permutexvar_epi16(idx[2 * h + 1], sc16));
-            }
-            /* The stored levels are q + 32: take 32 * sum(sc_j * bsum_j) off. */
-            __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc, bsums), 5);
-            iacc = _mm512_sub_epi32(iacc, _mm512_zextsi256_si512(off));
-            float d = tlm_x86_f16(blk->d) * dy;
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(d), acc[i]);
-        }
-    }
-    TLM_UNROLL for (int i = 0; i < R; i++) a->y[t * a->rows + r + i] = _mm512_reduce_add_ps(acc[i]);
-}
-
-#define ROWS8(call_rows)                                                                    \
-    for (int64_t t = t0; t < t1; t++) {                                                     \
-        int64_t r = r0;                                                                     \
-        for (; r + GV_R <= r1; r += GV_R) call_rows(GV_R);                                  \
-        for (; r < r1; r++) call_rows(1);                                                   \
-    }
-
-static void gemv_q4_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-#define CALL(R) k4_gemv_rows(false, a, r, R, t)
-    ROWS8(CALL)
-#undef CALL
-}
-static void gemv_q5_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-#define CALL(R) k4_gemv_rows(true, a, r, R, t)
-    ROWS8(CALL)
-#undef CALL
-}
-static void gemv_q6_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-#define CALL(R) q6_gemv_rows(a, r, R, t)
-    ROWS8(CALL)
-#undef CALL
-}
-
 const tlm_mm_kernels tlm_mm_kernels_avx512 = {
     .quant_act = quant_act,
     .prep_gemm = tlm_mm_avx512_prep,
     .gemv = {
-        [TLM_TYPE_F32] = mm_f32, [TLM_TYPE_F16] = mm_f16, [TLM_TYPE_BF16] = mm_bf16,
+        [TLM_TYPE_F32] = gemv_f32, [TLM_TYPE_F16] = gemv_f16, [TLM_TYPE_BF16] = gemv_bf16,
         [TLM_TYPE_Q4_0] = gemv_q4_0, [TLM_TYPE_Q4_1] = gemv_q4_1, [TLM_TYPE_Q5_0] = gemv_q5_0,
         [TLM_TYPE_Q5_1] = gemv_q5_1, [TLM_TYPE_Q8_0] = gemv_q8_0,
-        [TLM_TYPE_Q4_K] = gemv_q4_K, [TLM_TYPE_Q5_K] = gemv_q5_K, [TLM_TYPE_Q6_K] = gemv_q6_K,
-        /* Rare types: the AVX2 kernels (they run here too) are fast enough. */
-        [TLM_TYPE_Q2_K] = tlm_mm_avx2_q2_K, [TLM_TYPE_Q3_K] = tlm_mm_avx2_q3_K,
+        [TLM_TYPE_Q2_K] = tlm_mm_avx512_gemv_q2_K, [TLM_TYPE_Q3_K] = tlm_mm_avx512_gemv_q3_K,
+        [TLM_TYPE_Q4_K] = tlm_mm_avx512_gemv_q4_K, [TLM_TYPE_Q5_K] = tlm_mm_avx512_gemv_q5_K,
+        [TLM_TYPE_Q6_K] = tlm_mm_avx512_gemv_q6_K,
     },
     .gemm = {
-        [TLM_TYPE_F32] = tlm_mm_avx512_gemm_float, [TLM_TYPE_F16] = tlm_mm_avx512_gemm_float,
-        [TLM_TYPE_BF16] = tlm_mm_avx512_gemm_float,
+        [TLM_TYPE_F32] = gemm_f32, [TLM_TYPE_F16] = gemm_f16, [TLM_TYPE_BF16] = gemm_bf16,
         [TLM_TYPE_Q4_0] = tlm_mm_avx512_gemm_legacy, [TLM_TYPE_Q4_1] = tlm_mm_avx512_gemm_legacy,
         [TLM_TYPE_Q5_0] = tlm_mm_avx512_gemm_legacy, [TLM_TYPE_Q5_1] = tlm_mm_avx512_gemm_legacy,
         [TLM_TYPE_Q8_0] = tlm_mm_avx512_gemm_legacy,

@@ -18,8 +18,8 @@
  *   weights, per 8 rows and K-chunk of KC 32-blocks: s8 [block][row][32],
  *     per block scale / correction / minimum, and for K-quants per
  *     256-block the integer sub-block scales, minimum pairs and d, dmin.
- * The float weight types (F32/F16/BF16) have their own panel GEMM at the
- * end of the file (32-row float panels, FMA tiles).
+ * The float weight types (F32/F16/BF16) use the dot-product tiles of
+ * matmul_avx512.c for every token count.
  */
 #include "tensor/matmul_avx512.h"
 
@@ -189,33 +189,6 @@ INLINE void leg_tile(bool has_min, const wpanel *P, int nkb, const uint8_t *ap, 
 /* Float sums of a whole chunk: [token tile][row][token in tile]. */
 static _Thread_local _Alignas(64) float tls_out[MAX_TILES][TLM_MM_CHUNK_ROWS][TT];
 
-/* In-register 16 x 16 transpose: v[i] lane j <-> v[j] lane i. */
-INLINE void transpose16(__m512 v[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        v[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        v[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
-        v[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        v[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(v[i], v[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(v[i], v[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(v[i + 8], v[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(v[i + 8], v[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 4; i++) {
-        v[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        v[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-        v[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        v[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
-    }
-}
-
 /* Writes the chunk's sums (rows [r, r+R), tokens [t0, t1)) to y, 16 rows
  * of one token per store: tokens are rows of y, so storing a tile column
  * by column would touch a new cache line for every value. */
@@ -225,7 +198,7 @@ static void store_chunk(const tlm_mm_args *a, int64_t r, int R, int64_t t0, int6
         for (int i0 = 0; i0 < R; i0 += 16) {
             __m512 v[16];
             TLM_UNROLL for (int k = 0; k < 16; k++) v[k] = _mm512_load_ps(tls_out[u][i0 + k]);
-            transpose16(v);
+            tlm_x86_transpose16(v);
             __mmask16 m = (__mmask16)((1u << TLM_MIN(16, R - i0)) - 1);
             float *base = a->y + (t0 + u * TT) * a->rows + r + i0;
             for (int64_t j = 0; j < n; j++) _mm512_mask_storeu_ps(base + j * a->rows, m, v[j]);
@@ -492,77 +465,4 @@ void tlm_mm_avx512_gemm_k(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t 
         }
     }
     store_chunk(a, r0, (int)(r1 - r0), t0, t1);
-}
-
-/* ---- Many tokens, float weights (F32, F16, BF16) ----
- * 32-row panels are converted to float and transposed to [column][row]
- * once per token chunk; a tile of 32 rows x 8 tokens then does two FMAs
- * per column and token with the token's value broadcast.  y itself holds
- * the partial sums between K-chunks (an exact store and reload), so each
- * output is one FMA chain over the columns in order. */
-
-#define FKC 256 /* columns per K-chunk */
-#define FR 32   /* rows per panel */
-#define FT 8    /* tokens per tile */
-
-static _Thread_local _Alignas(64) float tls_fpanel[FKC][FR];
-
-/* Converts 16 weights (fewer at the end: masked) to float. */
-INLINE __m512 float16(tlm_type wt, const uint8_t *p, __mmask16 m) {
-    if (wt == TLM_TYPE_F32) return _mm512_maskz_loadu_ps(m, p);
-    __m256i h = _mm256_maskz_loadu_epi16(m, p);
-    if (wt == TLM_TYPE_F16) return _mm512_cvtph_ps(h);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-static void pack_float(const tlm_mm_args *a, int64_t r, int R, int64_t k0, int nk) {
-    const size_t es = a->wtype == TLM_TYPE_F32 ? 4 : 2;
-    for (int i = 0; i < FR; i++) {
-        const uint8_t *row = a->w + (size_t)(r + i) * a->w_row_size + (size_t)k0 * es;
-        for (int k = 0; k < nk; k += 16) {
-            __mmask16 m = (__mmask16)(nk - k >= 16 ? 0xffff : (1u << (nk - k)) - 1);
-            _Alignas(64) float v[16];
-            _mm512_store_ps(v, i < R ? float16(a->wtype, row + k * es, m) : _mm512_setzero_ps());
-            for (int e = 0; e < 16 && k + e < nk; e++) tls_fpanel[k + e][i] = v[e];
-        }
-    }
-}
-
-INLINE void float_tile(const tlm_mm_args *a, int64_t r, int R, int64_t t, int T, int64_t k0, int nk) {
-    __m512 acc[2][FT];
-    const __mmask16 m0 = (__mmask16)(R >= 16 ? 0xffff : (1u << R) - 1);
-    const __mmask16 m1 = (__mmask16)(R >= 32 ? 0xffff : R <= 16 ? 0 : (1u << (R - 16)) - 1);
-    TLM_UNROLL for (int j = 0; j < T; j++) {
-        float *y = a->y + (t + j) * a->rows + r;
-        acc[0][j] = k0 ? _mm512_maskz_loadu_ps(m0, y) : _mm512_setzero_ps();
-        acc[1][j] = k0 ? _mm512_maskz_loadu_ps(m1, y + 16) : _mm512_setzero_ps();
-    }
-    const float *x = a->x + t * a->cols + k0;
-    for (int k = 0; k < nk; k++) {
-        __m512 w0 = _mm512_load_ps(tls_fpanel[k]), w1 = _mm512_load_ps(tls_fpanel[k] + 16);
-        TLM_UNROLL for (int j = 0; j < T; j++) {
-            __m512 xv = _mm512_set1_ps(x[j * a->cols + k]);
-            acc[0][j] = _mm512_fmadd_ps(w0, xv, acc[0][j]);
-            acc[1][j] = _mm512_fmadd_ps(w1, xv, acc[1][j]);
-        }
-    }
-    TLM_UNROLL for (int j = 0; j < T; j++) {
-        float *y = a->y + (t + j) * a->rows + r;
-        _mm512_mask_storeu_ps(y, m0, acc[0][j]);
-        _mm512_mask_storeu_ps(y + 16, m1, acc[1][j]);
-    }
-}
-
-void tlm_mm_avx512_gemm_float(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
-                              int64_t t1) {
-    for (int64_t r = r0; r < r1; r += FR) {
-        int R = (int)TLM_MIN(FR, r1 - r);
-        for (int64_t k0 = 0; k0 < a->cols; k0 += FKC) {
-            int nk = (int)TLM_MIN(FKC, a->cols - k0);
-            pack_float(a, r, R, k0, nk);
-            int64_t t = t0;
-            for (; t + FT <= t1; t += FT) float_tile(a, r, R, t, FT, k0, nk);
-            for (; t < t1; t++) float_tile(a, r, R, t, 1, k0, nk);
-        }
-    }
 }

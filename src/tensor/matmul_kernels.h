@@ -9,6 +9,10 @@
  * fixed (row range x token range) chunks to a kernel.  A kernel computes
  * y[t*rows + r] for its chunk only and must give the same bits for an
  * output whatever chunk it sits in (chunks start at multiples of 64 rows).
+ * The gemv and gemm kernels of one table must also give the same bits for
+ * an output (same activation quantization, same integer block sums, same
+ * float steps in the same order), so results never depend on how tokens
+ * are grouped; tests/tensor/test_matmul.c checks it for every table.
  *
  * Each ISA exports one table; NULL entries fall back to the scalar table,
  * so a path only implements what it speeds up.

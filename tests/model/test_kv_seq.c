@@ -1,6 +1,6 @@
 /*
- * test_kv_seq.c - the KV cache and determinism: several sequences in one
- * batch give the same bits as each alone, shared prefixes (seq_cp) and
+ * test_kv_seq.c - the KV cache and determinism: two or three sequences in
+ * one batch give the same bits as each alone, shared prefixes (seq_cp) and
  * truncation (seq_rm) give the same bits as recomputing, any thread count
  * gives the same bits, a full cache refuses a batch without changing
  * anything, and the Q8_0 cache stays close to the F16 one.
@@ -96,6 +96,20 @@ TEST(two_sequences_in_one_batch_equal_each_alone) {
     check_together(ts_, "gemma-tiny", TLM_TYPE_F16, 2, false);
     if (ts_->failed) return;
     check_together(ts_, "llama-tiny", TLM_TYPE_F32, 2, false);
+}
+
+/* Three or more one-token rows in a batch take the many-token matrix
+ * products, one sequence alone the one-token products: both give the same
+ * bits, so what a sequence gets never depends on how many others the
+ * server batches with it. */
+TEST(three_sequences_in_one_batch_equal_each_alone) {
+    check_together(ts_, "qwen2-tiny", TLM_TYPE_Q8_0, 3, false);
+    if (ts_->failed || ts_->skipped || FX_SANITIZED) return;
+    check_together(ts_, "qwen2-tiny", TLM_TYPE_Q4_0, 3, false);
+    if (ts_->failed) return;
+    check_together(ts_, "gemma-tiny", TLM_TYPE_F16, 3, true);
+    if (ts_->failed) return;
+    check_together(ts_, "llama-tiny", TLM_TYPE_F32, 3, false);
 }
 
 TEST(mixed_prefill_of_two_sequences_equals_each_alone) {
@@ -345,6 +359,7 @@ TEST(memory_stats_count_the_cache_and_the_process) {
 }
 
 TEST_MAIN(TEST_ENTRY(two_sequences_in_one_batch_equal_each_alone),
+          TEST_ENTRY(three_sequences_in_one_batch_equal_each_alone),
           TEST_ENTRY(mixed_prefill_of_two_sequences_equals_each_alone),
           TEST_ENTRY(prefill_in_pieces_equals_one_batch),
           TEST_ENTRY(shared_prefix_is_not_copied_and_gives_the_same_bits),

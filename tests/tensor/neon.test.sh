@@ -37,10 +37,11 @@ for t in test_matmul test_ops; do
     "$CC" $CFLAGS "$SRC/tests/tensor/$t.c" $SOURCES -o "$OUT/$t" -static -lm -lpthread
 done
 
-# The NEON path against the scalar reference, thread-count identity on
-# both paths, the activation quantizers, and every operator.
+# The NEON path against the scalar reference, thread-count identity and
+# batch independence (n tokens at once = one by one) on both paths, the activation quantizers, and every operator.
 "$QEMU" "$OUT/test_matmul" neon
 "$QEMU" "$OUT/test_matmul" thread_counts
+"$QEMU" "$OUT/test_matmul" batched_equals_single
 "$QEMU" "$OUT/test_matmul" simd_env
 "$QEMU" "$OUT/test_ops"
 echo "neon kernels: ok under $(basename "$QEMU")"
