@@ -229,11 +229,22 @@ typedef struct tlm_logit_bias {
 /* A constraint (e.g. a grammar) masks tokens before sampling and learns the
  * chosen token after.  apply sets logits of forbidden tokens to -INFINITY;
  * it sees the logits after bias and penalties, before temperature.  accept
- * is called with each sampled token (not with prompt tokens). */
+ * is called with each sampled token (not with prompt tokens).
+ * The last two hooks are optional (NULL in a zero-initialised struct, so
+ * constraints written before they existed keep working; initialise with
+ * designated initializers):
+ *   budget  is told, before each apply, how many tokens may still be
+ *           sampled, this one included (< 0 = no limit), so that a grammar
+ *           can steer to a complete answer before max_tokens or the
+ *           context runs out; tlm_generate and the server call it;
+ *   done    says that nothing but end-of-generation may follow; the
+ *           generator then stops (finish "stop") without another step. */
 typedef struct tlm_constraint {
     void *user;
     void (*apply)(void *user, float *logits, int32_t n_vocab);
     void (*accept)(void *user, tlm_token token);
+    void (*budget)(void *user, int32_t n_left);
+    bool (*done)(void *user);
 } tlm_constraint;
 
 /* The chain runs in this order: logit bias, penalties, constraint,

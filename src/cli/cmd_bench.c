@@ -18,6 +18,7 @@
  */
 #include "cli/bench_kernels.h"
 #include "cli/bench_server.h"
+#include "cli/bench_structured.h"
 #include "cli/bench_tokenizer.h"
 #include "cli/commands.h"
 #include "cli/model_arg.h"
@@ -54,16 +55,22 @@ static void usage(FILE *f) {
             "  -t LIST     thread counts, e.g. 1,2 (default: all cores)\n"
             "  --no-ttft   skip the time-to-first-token test\n"
             "  --no-bw     skip the bandwidth measurement\n"
-            "  --json      print JSON instead of a table\n\n"
+            "  --json      print JSON instead of a table\n"
+            "  --json-schema FILE  also measure tg under that JSON Schema (constrained\n"
+            "              decoding) against unconstrained tg, in the same run\n"
+            "  --structured        the same with a built-in schema\n\n"
             "examples:\n"
             "  tinylm bench qwen-synth-q8_0.gguf -t 1,2\n"
-            "  tinylm bench qwen2.5:0.5b-instruct -p 512 -n 128 -r 5 --json\n");
+            "  tinylm bench qwen2.5:0.5b-instruct -p 512 -n 128 -r 5 --json\n"
+            "  tinylm bench model.gguf -p 0 --no-ttft --structured -t 2\n");
 }
 
 typedef struct bench_opts {
     long p, n, r;
     int threads[MAX_THREAD_COUNTS], n_threads;
     int json, ttft, bw;
+    const char *schema;       /* --json-schema FILE */
+    int structured;           /* --json-schema or --structured */
 } bench_opts;
 
 /* ---- Statistics ---- */
@@ -384,6 +391,8 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
     static const struct option opts[] = {{"json", no_argument, 0, 'j'},
                                          {"no-ttft", no_argument, 0, 'T'},
                                          {"no-bw", no_argument, 0, 'B'},
+                                         {"json-schema", required_argument, 0, 'S'},
+                                         {"structured", no_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -397,6 +406,8 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         case 'j': o->json = 1; break;
         case 'T': o->ttft = 0; break;
         case 'B': o->bw = 0; break;
+        case 'S': o->schema = optarg; o->structured = 1; break;
+        case 's': o->structured = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -472,6 +483,9 @@ static int bench_model(const bench_opts *o, const char *arg) {
     if (o->json) print_json(b.model, o, res, &load, rss_mb, bpt);
     else print_table(b.model, o, res, &load, rss_mb, bpt);
     rc = 0;
+    if (o->structured && o->n > 0)
+        rc = tlm_cli_bench_structured(b.model, o->schema, o->threads, o->n_threads, o->n, o->r,
+                                      o->json);
 done:
     tlm_free(b.toks);
     tlm_free(b.pos);

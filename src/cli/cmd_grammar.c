@@ -95,7 +95,7 @@ static char *load_gbnf(const gopts *o, tlm_error *err) {
 
 static tlm_grammar_vocab *load_vocab(const gopts *o, tlm_error *err) {
     tlm_grammar_vocab *v = NULL;
-    tlm_grammar_vocab_load_hf(o->vocab ? o->vocab : DEFAULT_VOCAB, QWEN_N_VOCAB, NULL, &v, err);
+    tlm_grammar_vocab_load_hf(o->vocab ? o->vocab : DEFAULT_VOCAB, QWEN_N_VOCAB, &v, err);
     return v;
 }
 

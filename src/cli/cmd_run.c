@@ -52,12 +52,19 @@ static void usage(FILE *f) {
             "  --system TEXT     system prompt\n"
             "  -t, --threads N   threads (default: all cores)\n"
             "  -c, --ctx N       context length in tokens (default: min(4096, trained))\n"
-            "  --verbose         print timings and memory to stderr after each answer\n\n"
+            "  --verbose         print timings and memory to stderr after each answer\n"
+            "  --json-schema FILE  the answer is JSON valid against the JSON Schema in FILE\n"
+            "                    (the sampler may only pick tokens that keep it so)\n"
+            "  --json            the answer is a JSON object (any)\n"
+            "  --grammar FILE    the answer follows the GBNF grammar in FILE (rule root)\n"
+            "  --samples N       N answers to the same prompt (seeds seed, seed+1, ...),\n"
+            "                    each printed as one line holding a JSON string\n\n"
             "chat commands: /help /clear /system TEXT /set PARAM VALUE /stats /bye\n\n"
             "examples:\n"
             "  tinylm run qwen2.5:0.5b-instruct \"Why is the sky blue?\"\n"
             "  echo \"Summarise: ...\" | tinylm run model.gguf --temp 0 -n 200\n"
             "  tinylm run model.gguf --raw \"Once upon a time\" -n 64 --seed 1\n"
+            "  tinylm run model.gguf --json-schema person.json \"Describe a person\"\n"
             "  tinylm run qwen2.5:0.5b-instruct        (interactive chat)\n");
 }
 
@@ -71,9 +78,13 @@ typedef struct run_opts {
     int seed_set, raw, verbose;
     long n_threads, n_ctx;
     const char *system;
+    const char *schema_file, *grammar_file; /* constrained output, or NULL */
+    int json_object;
+    long samples;                           /* 0 = one answer, printed as text */
 } run_opts;
 
-enum { O_TEMP = 256, O_TOPK, O_TOPP, O_MINP, O_SEED, O_RAW, O_SYSTEM, O_VERBOSE, O_STOP, O_REP };
+enum { O_TEMP = 256, O_TOPK, O_TOPP, O_MINP, O_SEED, O_RAW, O_SYSTEM, O_VERBOSE, O_STOP, O_REP,
+       O_SCHEMA, O_GRAMMAR, O_JSON, O_SAMPLES };
 
 /* Returns 0 to go on, else the exit code. */
 static int parse_opts(int argc, char **argv, run_opts *o) {
@@ -85,6 +96,8 @@ static int parse_opts(int argc, char **argv, run_opts *o) {
         {"stop", required_argument, 0, O_STOP},   {"repeat-penalty", required_argument, 0, O_REP},
         {"max-tokens", required_argument, 0, 'n'}, {"threads", required_argument, 0, 't'},
         {"ctx", required_argument, 0, 'c'},       {"help", no_argument, 0, 'h'},
+        {"json-schema", required_argument, 0, O_SCHEMA}, {"grammar", required_argument, 0, O_GRAMMAR},
+        {"json", no_argument, 0, O_JSON},         {"samples", required_argument, 0, O_SAMPLES},
         {0, 0, 0, 0}};
     tlm_sampler_params *sp = &o->gen.sampling;
     double x;
@@ -130,11 +143,21 @@ static int parse_opts(int argc, char **argv, run_opts *o) {
         case O_RAW: o->raw = 1; break;
         case O_SYSTEM: o->system = optarg; break;
         case O_VERBOSE: o->verbose = 1; break;
+        case O_SCHEMA: o->schema_file = optarg; break;
+        case O_GRAMMAR: o->grammar_file = optarg; break;
+        case O_JSON: o->json_object = 1; break;
+        case O_SAMPLES: if (!tlm_cli_parse_int("run", "--samples", optarg, 1, 1L << 24, &o->samples))
+                return 2;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     o->gen.stop = o->stop;
+    if (!!o->schema_file + !!o->grammar_file + o->json_object > 1) {
+        fprintf(stderr, "tinylm run: --json-schema, --json and --grammar exclude each other\n");
+        return 2;
+    }
     return -1;
 }
 
@@ -149,6 +172,7 @@ typedef struct session {
     char *system;         /* owned; NULL = none */
     tlm_buf answer;       /* text of the answer being written */
     tlm_gen_stats last;
+    tlm_structured *structured; /* the output's grammar, or NULL */
     int have_last;
     uint64_t seed_counter;
 } session;
@@ -157,8 +181,10 @@ static int on_text(void *user, const char *text, size_t len) {
     session *s = user;
     if (interrupted) return 1;
     if (len) {
-        fwrite(text, 1, len, stdout);
-        fflush(stdout);
+        if (!s->o->samples) {
+            fwrite(text, 1, len, stdout);
+            fflush(stdout);
+        }
         tlm_buf_append(&s->answer, text, len);
     }
     return 0;
@@ -250,7 +276,9 @@ static int answer(session *s, const char *text, bool chat) {
     gp.cache = &s->cache;
     gp.reuse_prefix = 1;
     s->answer.len = 0;
-    tlm_status st = tlm_generate(s->ctx, ids, n, &gp, NULL, on_text, s, &s->last, &err);
+    tlm_structured_reset(s->structured);
+    tlm_status st = tlm_generate(s->ctx, ids, n, &gp, tlm_structured_constraint(s->structured),
+                                 on_text, s, &s->last, &err);
     tlm_free(ids);
     s->have_last = st == TLM_OK;
     if (s->answer.len && s->answer.data[s->answer.len - 1] != '\n' && isatty(1)) putchar('\n');
@@ -394,6 +422,34 @@ static int chat_loop(session *s) {
 
 /* ---- Entry ---- */
 
+/* Compiles --json-schema / --grammar / --json for the model.  A schema
+ * keyword outside the supported subset is an error, not a warning: the
+ * answer would otherwise not be what was asked for. */
+static int open_structured(session *s) {
+    const run_opts *o = s->o;
+    const char *file = o->schema_file ? o->schema_file : o->grammar_file;
+    if (!file && !o->json_object) return 0;
+    size_t len = 0;
+    char *text = NULL;
+    if (file) {
+        FILE *f = fopen(file, "rb");
+        if (f) text = tlm_cli_read_all(f, &len);
+        if (f) fclose(f);
+        if (!text) {
+            fprintf(stderr, "tinylm run: cannot read %s: %s\n", file, strerror(errno));
+            return 1;
+        }
+    }
+    tlm_structured_kind kind = o->schema_file    ? TLM_STRUCTURED_JSON_SCHEMA
+                               : o->grammar_file ? TLM_STRUCTURED_GBNF
+                                                 : TLM_STRUCTURED_JSON_OBJECT;
+    tlm_error err = {0};
+    tlm_status st = tlm_structured_create(s->model, kind, text, len, &s->structured, &err);
+    tlm_free(text);
+    if (st) fprintf(stderr, "tinylm run: %s: %s\n", file ? file : "--json", err.msg);
+    return st ? 1 : 0;
+}
+
 static int open_session(session *s, const char *model_arg) {
     run_opts *o = s->o;
     if (tlm_cli_load_model("run", model_arg, (int32_t)o->n_threads, &s->model, NULL)) return 1;
@@ -416,6 +472,7 @@ static int open_session(session *s, const char *model_arg) {
         return 2;
     }
     tlm_sampler_free(probe);
+    if (open_structured(s)) return 1;
     s->history = json_array();
     if (o->system) s->system = strdup(o->system);
     return 0;
@@ -426,8 +483,37 @@ static void close_session(session *s) {
     free(s->system);
     tlm_buf_free(&s->answer);
     tlm_seq_cache_free(&s->cache);
+    tlm_structured_free(s->structured);
     tlm_ctx_free(s->ctx);
     tlm_model_free(s->model);
+}
+
+/* --samples: N answers, one JSON string per line (a grammar's outputs can
+ * hold newlines; the lines feed validators such as tests/grammar/
+ * validate_ajv.js).  The prompt's KV cells are reused between answers. */
+static int sample_answers(session *s, const char *prompt) {
+    run_opts *o = s->o;
+    if (!prompt) {
+        fprintf(stderr, "tinylm run: --samples needs a prompt\n");
+        return 2;
+    }
+    uint64_t base = o->seed_set ? o->gen.sampling.seed : (uint64_t)time(NULL);
+    o->seed_set = 1;
+    int rc = 0;
+    for (long i = 0; i < o->samples && !rc; i++) {
+        o->gen.sampling.seed = base + (uint64_t)i;
+        rc = answer(s, prompt, false);
+        json_t *j = json_stringn(s->answer.data ? s->answer.data : "", s->answer.len);
+        char *line = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+        printf("%s\n", line ? line : "null");
+        free(line);
+        json_decref(j);
+        if (s->structured && !tlm_structured_is_complete(s->structured))
+            fprintf(stderr, "tinylm run: answer %ld is incomplete (%s)\n", i,
+                    s->last.finish == TLM_FINISH_LENGTH ? "no completion fits -n" : "cut short");
+    }
+    fflush(stdout);
+    return rc;
 }
 
 /* The one-shot prompt: the remaining arguments, else stdin when piped.
@@ -477,7 +563,8 @@ int cmd_run(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     rc = open_session(&s, model_arg);
-    if (!rc) rc = chat ? chat_loop(&s) : answer(&s, prompt, false);
+    if (!rc && o.samples) rc = sample_answers(&s, prompt);
+    else if (!rc) rc = chat ? chat_loop(&s) : answer(&s, prompt, false);
     close_session(&s);
     tlm_free(prompt);
     return rc;

@@ -78,14 +78,24 @@ int32_t tlm_grammar_vocab_size(const tlm_grammar_vocab *v);
 const char *tlm_grammar_vocab_token(const tlm_grammar_vocab *v, int32_t id, uint32_t *out_len);
 tlm_gtok_kind tlm_grammar_vocab_kind(const tlm_grammar_vocab *v, int32_t id);
 
-/* Stopgap until src/tokenizer/ exists: reads a Hugging Face tokenizer.json
- * with a byte-level BPE model (GPT-2 byte-to-unicode mapping; Qwen2.5, Llama
- * 3, ...).  n_vocab (0 = as many ids as the file names) pads the vocabulary
- * with NEVER ids, as models do (Qwen2.5's 151,936 rows).  Special added
- * tokens are NEVER except those named in eog_names (a NULL-terminated list;
- * NULL = "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>"). */
-tlm_status tlm_grammar_vocab_load_hf(const char *path, int32_t n_vocab, const char *const *eog_names,
-                                     tlm_grammar_vocab **out, tlm_error *err);
+/* From the tokenizer module's vocabulary (src/tokenizer): normal, byte and
+ * user-defined tokens are TEXT with the bytes they decode to, the
+ * end-of-generation tokens EOG, everything else (control, unknown, unused,
+ * ids from n_tok up to n_vocab) NEVER.  The caller owns *out. */
+typedef struct tlm_vocab tlm_vocab;
+tlm_status tlm_grammar_vocab_from_tokenizer(const tlm_vocab *tv, int32_t n_vocab,
+                                            tlm_grammar_vocab **out, tlm_error *err);
+/* The vocabulary of a loaded model, built on first use and kept with the
+ * model (freed by tlm_model_free); thread-safe.  *out is borrowed. */
+tlm_status tlm_grammar_vocab_of_model(const tlm_model *model, const tlm_grammar_vocab **out,
+                                      tlm_error *err);
+
+/* From a Hugging Face tokenizer (path: tokenizer.json or its directory),
+ * imported by the tokenizer module (tlm_vocab_load_path), for tools and
+ * tests without a model file.  n_vocab (0 = the tokenizer's count) pads
+ * the vocabulary with NEVER ids, as models do (Qwen2.5's 151,936 rows). */
+tlm_status tlm_grammar_vocab_load_hf(const char *path, int32_t n_vocab, tlm_grammar_vocab **out,
+                                     tlm_error *err);
 
 /* ---- Token masks ----
  * A mask is a bitset over token ids: bit i of word i/32 set means allowed.

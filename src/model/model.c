@@ -269,6 +269,7 @@ tlm_status tlm_model_load(const char *path, const tlm_model_params *params, tlm_
 
 void tlm_model_free(tlm_model *m) {
     if (!m) return;
+    if (m->grammar.data && m->grammar.free) m->grammar.free(m->grammar.data);
     if (m->meta_str)
         for (uint64_t i = 0; i < tlm_gguf_n_kv(m->gguf); i++) free(m->meta_str[i]);
     free(m->meta_str);
@@ -285,6 +286,7 @@ void tlm_model_free(tlm_model *m) {
 /* ---- Accessors ---- */
 
 const tlm_vocab *tlm_model_vocab(const tlm_model *m) { return m->vocab; }
+tlm_model_ext *tlm_model_grammar_ext(const tlm_model *m) { return &((tlm_model *)m)->grammar; }
 const char *tlm_model_arch(const tlm_model *m) { return m->arch->name; }
 const char *tlm_model_name(const tlm_model *m) { return m->name; }
 const char *tlm_model_path(const tlm_model *m) { return m->path; }

@@ -87,6 +87,15 @@ typedef struct tlm_layer {
     tlm_weight gate, up, down;     /* (n_ff, n_embd) x2, (n_embd, n_ff) */
 } tlm_layer;
 
+/* Data another subsystem derives from the model once and keeps for the
+ * model's lifetime (the grammar vocabulary, built lazily by
+ * src/grammar/structured.c).  The deriving subsystem serializes access;
+ * tlm_model_free calls free(data) when both are set. */
+typedef struct tlm_model_ext {
+    void *data;
+    void (*free)(void *data);
+} tlm_model_ext;
+
 struct tlm_model {
     tlm_gguf *gguf;                /* owns the mapping every weight points into */
     const tlm_arch_info *arch;
@@ -103,9 +112,14 @@ struct tlm_model {
     int32_t n_owned;
     bool synth;
     uint64_t n_params, size;
+    tlm_model_ext grammar;         /* the grammar vocabulary (src/grammar/structured.c) */
 };
 
 /* The model's vocabulary (borrowed). */
 const tlm_vocab *tlm_model_vocab(const tlm_model *model);
+/* The slot for the grammar vocabulary (see tlm_model_ext).  Writable
+ * through a const model because the cache does not change what the model
+ * computes. */
+tlm_model_ext *tlm_model_grammar_ext(const tlm_model *model);
 
 #endif /* TLM_MODEL_MODEL_H */

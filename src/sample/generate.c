@@ -94,6 +94,7 @@ typedef struct gen {
     tlm_gen_stats *st;
     tlm_error *err;
     tlm_sampler *sampler;
+    const tlm_constraint *constraint; /* borrowed; may be NULL */
     tlm_detok *detok;
     stop_filter stop;
     tlm_seq_cache *cache;  /* the caller's, or own_cache */
@@ -223,6 +224,14 @@ static tlm_status run_prompt(gen *g, const tlm_token *prompt, int32_t n_prompt, 
     return TLM_OK;
 }
 
+/* Tokens that may still be generated, the next one included: the
+ * constraint's budget (the context ends the text as max_tokens does). */
+static int32_t tokens_left(const gen *g) {
+    int32_t left = g->n_ctx - g->n_past + 1;
+    if (g->p->max_tokens >= 0) left = TLM_MIN(left, g->p->max_tokens - g->st->n_gen);
+    return TLM_MAX(left, 1);
+}
+
 /* Samples until a stop condition; the prompt's logits are current. */
 static tlm_status run_loop(gen *g, int32_t *pos, int32_t *seq) {
     const tlm_gen_params *p = g->p;
@@ -235,6 +244,8 @@ static tlm_status run_loop(gen *g, int32_t *pos, int32_t *seq) {
         const float *logits = tlm_ctx_logits(g->ctx, -1);
         if (!logits)
             return tlm_error_set(g->err, TLM_ERR_INTERNAL, "generate: no logits after decode");
+        if (g->constraint && g->constraint->budget)
+            g->constraint->budget(g->constraint->user, tokens_left(g));
         tlm_token t = tlm_sampler_sample(g->sampler, logits, NULL);
         if (t < 0)
             return tlm_error_set(g->err, TLM_ERR_INVALID_ARG,
@@ -254,6 +265,12 @@ static tlm_status run_loop(gen *g, int32_t *pos, int32_t *seq) {
          * text; they are decoded like any other. */
         if (tlm_detok_push(g->detok, t, &s, &n) != TLM_OK) n = 0;
         if (push_text(g, s, n)) break;
+        /* The grammar closed: nothing but an end token could follow, so
+         * stop now instead of spending a step to sample it. */
+        if (g->constraint && g->constraint->done && g->constraint->done(g->constraint->user)) {
+            g->st->finish = TLM_FINISH_STOP;
+            break;
+        }
         if ((p->max_tokens >= 0 && g->st->n_gen >= p->max_tokens) || g->n_past >= g->n_ctx) {
             g->st->finish = TLM_FINISH_LENGTH;
             break;
@@ -309,6 +326,7 @@ tlm_status tlm_generate(tlm_ctx *ctx, const tlm_token *prompt, int32_t n_prompt,
     }
     if ((s = tlm_sampler_create(g.model, &params->sampling, &g.sampler, err))) goto done;
     tlm_sampler_set_constraint(g.sampler, constraint);
+    g.constraint = constraint;
     if ((s = tlm_detok_create(tlm_model_vocab(g.model), false, &g.detok))) {
         tlm_error_set(err, s, "generate: cannot create the detokenizer");
         goto done;

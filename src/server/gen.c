@@ -43,9 +43,10 @@ static tlm_token *tokenize(const tlm_model *m, const char *text, bool parse_spec
     return ids;
 }
 
-/* The chat template applied to messages, tokenized. */
-static tlm_token *chat_prompt(const tlm_model *m, const json_t *messages, int32_t *n,
-                              tlm_api_error *e) {
+/* The chat template applied to messages (and tools, when given),
+ * tokenized. */
+static tlm_token *chat_prompt(const tlm_model *m, const json_t *messages, const char *tools,
+                              int32_t *n, tlm_api_error *e) {
     char *mj = json_dumps(messages, JSON_COMPACT), *text = NULL;
     tlm_error err = {0};
     tlm_token *ids = NULL;
@@ -53,7 +54,7 @@ static tlm_token *chat_prompt(const tlm_model *m, const json_t *messages, int32_
         tlm_api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
         return NULL;
     }
-    if (tlm_chat_render(m, mj, NULL, 1, &text, &err) == TLM_OK)
+    if (tlm_chat_render(m, mj, tools, 1, &text, &err) == TLM_OK)
         ids = tokenize(m, text, true, n, e);
     else
         tlm_api_fail(e, 400, "invalid_request_error", "template_error", "messages",
@@ -73,8 +74,24 @@ static tlm_token *generate_prompt(const tlm_model *m, const tlm_srv_request *rq,
                                                           "content", rq->system));
     json_array_append_new(msgs,
                           json_pack("{s:s,s:s}", "role", "user", "content", rq->prompts[0].text));
-    tlm_token *ids = chat_prompt(m, msgs, n, e);
+    tlm_token *ids = chat_prompt(m, msgs, NULL, n, e);
     json_decref(msgs);
+    return ids;
+}
+
+/* A chat: the messages, with the tools and tool messages as the template
+ * takes them (tools.c). */
+static tlm_token *tool_chat_prompt(const tlm_model *m, const tlm_srv_request *rq, int32_t *n,
+                                   tlm_api_error *e) {
+    char *tools = NULL;
+    json_t *msgs = tlm_tools_messages(m, rq, &tools);
+    tlm_token *ids = NULL;
+    if (msgs)
+        ids = chat_prompt(m, msgs, tools, n, e);
+    else
+        tlm_api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+    json_decref(msgs);
+    free(tools);
     return ids;
 }
 
@@ -99,7 +116,7 @@ static tlm_token *build_prompt(tlm_srv_gen *g, int32_t i, int32_t *n, tlm_api_er
     const tlm_srv_request *rq = &g->rq;
     tlm_token *ids;
     if (rq->api == TLM_API_CHAT || rq->api == TLM_API_OLLAMA_CHAT)
-        ids = chat_prompt(m, rq->messages, n, e);
+        ids = tool_chat_prompt(m, rq, n, e);
     else if (rq->api == TLM_API_OLLAMA_GENERATE)
         ids = generate_prompt(m, rq, n, e);
     else
@@ -186,6 +203,14 @@ static int fill_job(tlm_srv_gen *g, tlm_job *j, const tlm_token *ids, int32_t n,
     if (tlm_sampler_create(g->m->model, &sp, &j->sampler, &err))
         return TLM_BAD_REQUEST(e, "invalid_value", NULL, "invalid sampling settings: %s", err.msg);
     for (int32_t i = 0; i < n; i++) tlm_sampler_accept(j->sampler, ids[i]);
+    if (rq->gbnf) {
+        /* Compiled already by the parser, so only memory can fail here. */
+        if (tlm_structured_create(g->m->model, TLM_STRUCTURED_GBNF, rq->gbnf, strlen(rq->gbnf),
+                                  &j->structured, &err))
+            return TLM_BAD_REQUEST(e, "invalid_grammar", NULL, "the grammar cannot be used: %s",
+                                   err.msg);
+        tlm_sampler_set_constraint(j->sampler, tlm_structured_constraint(j->structured));
+    }
     j->prompt = tlm_malloc((size_t)n * sizeof *ids);
     j->stop = rq->n_stop ? tlm_calloc((size_t)rq->n_stop, sizeof *j->stop) : NULL;
     if (!j->prompt || (rq->n_stop && !j->stop) ||
@@ -214,7 +239,9 @@ static int build_jobs(tlm_srv_gen *g, tlm_api_error *e) {
     g->recs = tlm_calloc((size_t)n_jobs, sizeof *g->recs);
     g->ended = tlm_calloc((size_t)n_jobs, sizeof *g->ended);
     g->done = tlm_calloc((size_t)n_jobs, sizeof *g->done);
-    if (!g->task || !g->n_prompt || !g->text || !g->recs || !g->ended || !g->done)
+    if (rq->tools && rq->stream) g->tstream = tlm_tool_streams_create(n_jobs);
+    if (!g->task || !g->n_prompt || !g->text || !g->recs || !g->ended || !g->done ||
+        (rq->tools && rq->stream && !g->tstream))
         return tlm_api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
     tlm_logit_bias *bias = bias_list(g, &n_bias, e);
     if (!bias) return -1;
@@ -300,6 +327,7 @@ void tlm_gen_free(tlm_srv_gen *g) {
     tlm_free(g->recs);
     tlm_free(g->ended);
     tlm_free(g->done);
+    tlm_tool_streams_free(g->tstream, n_jobs);
     tlm_free(g->n_prompt);
     tlm_request_free(&g->rq);
     tlm_free(g);

@@ -41,6 +41,7 @@ tlm_task *tlm_task_create(int32_t n_jobs, uint64_t t_arrival) {
 static void job_release(tlm_job *j) {
     tlm_free(j->prompt);
     tlm_sampler_free(j->sampler);
+    tlm_structured_free(j->structured);
     tlm_detok_free(j->detok);
     for (int32_t i = 0; i < j->n_stop; i++) tlm_free(j->stop[i]);
     tlm_free(j->stop);

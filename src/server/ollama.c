@@ -44,6 +44,27 @@ static json_t *text_obj(const tlm_srv_gen *g, const char *model, const char *tex
     return o;
 }
 
+/* With tools: a message whose answer is calls gets them as Ollama's
+ * tool_calls ({function: {name, arguments: object}}) and empty content. */
+static json_t *tools_obj(const tlm_srv_gen *g, const tlm_buf *t, bool done) {
+    size_t used;
+    json_t *calls = tlm_tool_calls_parse(t->data ? t->data : "", t->len, &used);
+    if (!json_array_size(calls)) {
+        json_decref(calls);
+        return text_obj(g, g->m->id, t->data ? t->data : "", t->len, done);
+    }
+    json_t *o = text_obj(g, g->m->id, "", 0, done), *out = json_array();
+    size_t k;
+    json_t *c;
+    json_array_foreach(calls, k, c)
+        json_array_append_new(out, json_pack("{s:{s:O,s:O}}", "function", "name",
+                                             json_object_get(c, "name"), "arguments",
+                                             json_object_get(c, "arguments")));
+    json_object_set_new(json_object_get(o, "message"), "tool_calls", out);
+    json_decref(calls);
+    return o;
+}
+
 static void add_logprobs(const tlm_srv_gen *g, json_t *o, const tlm_buf *recs, size_t from) {
     if (!g->rq.logprobs) return;
     json_t *arr = json_array();
@@ -55,7 +76,8 @@ static void add_logprobs(const tlm_srv_gen *g, json_t *o, const tlm_buf *recs, s
 static void add_final(const tlm_srv_gen *g, json_t *o) {
     tlm_gen_usage u = tlm_gen_get_usage(g);
     tlm_gen_times t = tlm_gen_get_times(g);
-    json_object_set_new(o, "done_reason", json_string(tlm_finish_str(g->task->jobs[0].finish)));
+    const tlm_job *j = &g->task->jobs[0];
+    json_object_set_new(o, "done_reason", json_string(tlm_finish_str(j->finish)));
     json_object_set_new(o, "total_duration", json_integer((json_int_t)t.total_ns));
     json_object_set_new(o, "load_duration", json_integer(0));
     json_object_set_new(o, "prompt_eval_count", json_integer(u.prompt));
@@ -83,7 +105,8 @@ static void answer_whole(tlm_srv_gen *g, tlm_http_resp *resp) {
         tlm_resp_error(resp, TLM_FAMILY_OLLAMA, &e);
     } else {
         const tlm_buf *t = &g->text[0];
-        json_t *o = text_obj(g, g->m->id, t->data ? t->data : "", t->len, true);
+        json_t *o = g->rq.tools ? tools_obj(g, t, true)
+                                : text_obj(g, g->m->id, t->data ? t->data : "", t->len, true);
         add_logprobs(g, o, &g->recs[0], 0);
         add_final(g, o);
         tlm_resp_json(resp, 200, o);
@@ -101,7 +124,11 @@ static int stream_produce(void *user, tlm_buf *out) {
     tlm_srv_gen *g = st->g;
     bool all = tlm_gen_poll(g, 50);
     const tlm_buf *t = &g->text[0], *r = &g->recs[0];
-    if (t->len > st->sent_text || r->len > st->sent_recs) {
+    /* With tools the answer is sent whole: calls are only known at the end. */
+    if (g->rq.tools && all && t->len && !tlm_gen_failed(g, NULL)) {
+        tlm_ndjson_line(out, tools_obj(g, t, false));
+        st->sent_text = t->len;
+    } else if (!g->rq.tools && (t->len > st->sent_text || r->len > st->sent_recs)) {
         const char *text = t->len > st->sent_text ? t->data + st->sent_text : "";
         json_t *o = text_obj(g, g->m->id, text, t->len - st->sent_text, false);
         add_logprobs(g, o, r, st->sent_recs);

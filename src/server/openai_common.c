@@ -86,6 +86,26 @@ static void open_stream(oai_stream *st, tlm_buf *out) {
     }
 }
 
+/* One chunk per choice (c is one, an array of them, or NULL; stolen); the
+ * report rides on the last when report is set. */
+static void send_choices(const oai_stream *st, json_t *c, const tlm_srv_gen *report,
+                         tlm_buf *out) {
+    if (!c) return;
+    if (!json_is_array(c)) {
+        json_t *ch = chunk(st, c);
+        if (report) add_report(report, ch);
+        tlm_sse_event(out, ch);
+        return;
+    }
+    size_t n = json_array_size(c);
+    for (size_t k = 0; k < n; k++) {
+        json_t *ch = chunk(st, json_incref(json_array_get(c, k)));
+        if (report && k + 1 == n) add_report(report, ch);
+        tlm_sse_event(out, ch);
+    }
+    json_decref(c);
+}
+
 /* New text of job i, then its finish chunk once it ended. */
 static void job_events(oai_stream *st, int32_t i, bool done, tlm_buf *out) {
     tlm_srv_gen *g = st->g;
@@ -95,7 +115,7 @@ static void job_events(oai_stream *st, int32_t i, bool done, tlm_buf *out) {
         /* Either buffer may still be empty (NULL) while the other is not. */
         const tlm_tok_rec *r = nr ? (const tlm_tok_rec *)(recs->data + st->sent_recs[i]) : NULL;
         const char *t = nt ? text->data + st->sent_text[i] : "";
-        tlm_sse_event(out, chunk(st, st->k->choice(g, i, t, nt, r, nr, NULL)));
+        send_choices(st, st->k->choice(g, i, t, nt, r, nr, NULL), NULL, out);
         st->sent_text[i] = text->len;
         st->sent_recs[i] += nr * sizeof(tlm_tok_rec);
     }
@@ -104,9 +124,8 @@ static void job_events(oai_stream *st, int32_t i, bool done, tlm_buf *out) {
     g->ended[i] = true;
     st->n_ended++;
     if (j->status != TLM_OK || j->finish == TLM_FINISH_CANCELLED) return; /* reported at the end */
-    json_t *c = chunk(st, st->k->choice(g, i, "", 0, NULL, 0, tlm_finish_str(j->finish)));
-    if (st->n_ended == g->task->n_jobs && !g->rq.include_usage) add_report(g, c);
-    tlm_sse_event(out, c);
+    json_t *c = st->k->choice(g, i, "", 0, NULL, 0, tlm_finish_str(j->finish));
+    send_choices(st, c, st->n_ended == g->task->n_jobs && !g->rq.include_usage ? g : NULL, out);
 }
 
 static int stream_produce(void *user, tlm_buf *out) {

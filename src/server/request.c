@@ -7,8 +7,9 @@
  * column), a field of the wrong type, a value out of range, an empty or
  * malformed messages array.  Unknown fields are ignored, as OpenAI's own
  * clients send fields this server has no use for.  Known fields whose
- * meaning this server cannot honour (tools, response_format, images) are
- * refused rather than silently ignored.
+ * meaning this server cannot honour (images) are refused rather than
+ * silently ignored; the output constraints (response_format, tools,
+ * grammar) are parsed and compiled in structured_req.c.
  *
  * This is also the fuzz target's entry point (tests/fuzz/fuzz_request.c):
  * any input must parse or fail, never crash or leak.
@@ -319,26 +320,6 @@ static int parse_max_tokens(const json_t *root, tlm_srv_request *r, tlm_api_erro
     return 0;
 }
 
-/* Fields whose meaning would be silently lost: refused (fail closed). */
-static int refuse_unsupported(const json_t *root, tlm_api_error *e) {
-    const json_t *rf = json_object_get(root, "response_format");
-    if (rf && !json_is_null(rf)) {
-        const char *type = json_string_value(json_object_get(rf, "type"));
-        if (!json_is_object(rf) || !type || strcmp(type, "text"))
-            return TLM_BAD_REQUEST(e, "unsupported_parameter", "response_format",
-                                   "response_format other than {\"type\": \"text\"} is not "
-                                   "supported by this server yet; the output would not be "
-                                   "constrained");
-    }
-    const json_t *tools = json_object_get(root, "tools");
-    const char *choice = json_string_value(json_object_get(root, "tool_choice"));
-    if (json_is_array(tools) && json_array_size(tools) > 0 && !(choice && !strcmp(choice, "none")))
-        return TLM_BAD_REQUEST(e, "unsupported_parameter", "tools",
-                               "tool calling is not supported by this server yet (send "
-                               "tool_choice \"none\" to ignore the tools)");
-    return 0;
-}
-
 static int parse_stream(const json_t *root, tlm_srv_request *r, tlm_api_error *e) {
     if (tlm_field_bool(root, "stream", "stream", &r->stream, e) < 0) return -1;
     const json_t *so = json_object_get(root, "stream_options");
@@ -404,8 +385,7 @@ static int parse_openai(const json_t *root, tlm_srv_request *r, tlm_api_error *e
     if (tlm_field_string(root, "model", "model", &model, e) < 0) return -1;
     if (model && model[0] && !(r->model = tlm_strdup(model)))
         return tlm_api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
-    if (refuse_unsupported(root, e) || parse_stream(root, r, e) || parse_sampling(root, r, e) ||
-        parse_max_tokens(root, r, e))
+    if (parse_stream(root, r, e) || parse_sampling(root, r, e) || parse_max_tokens(root, r, e))
         return -1;
     const char *user = NULL;
     if (tlm_field_string(root, "user", "user", &user, e) < 0) return -1;
@@ -419,7 +399,7 @@ static int parse_openai(const json_t *root, tlm_srv_request *r, tlm_api_error *e
         if (k > 0 && !r->logprobs)
             return TLM_BAD_REQUEST(e, "invalid_value", "top_logprobs",
                                    "top_logprobs needs \"logprobs\": true");
-        return 0;
+        return tlm_request_parse_structured(root, r, e);
     }
     /* /v1/completions: logprobs is the number of alternatives (0-5). */
     int64_t k = -1;
@@ -427,7 +407,7 @@ static int parse_openai(const json_t *root, tlm_srv_request *r, tlm_api_error *e
         tlm_field_bool(root, "echo", "echo", &r->echo, e) < 0)
         return -1;
     if (k >= 0) r->logprobs = true, r->top_logprobs = (int32_t)k;
-    return 0;
+    return tlm_request_parse_structured(root, r, e);
 }
 
 int tlm_request_parse(tlm_api api, const char *body, size_t len, tlm_srv_request *r,
@@ -468,5 +448,8 @@ void tlm_request_free(tlm_srv_request *r) {
     for (int32_t i = 0; i < r->n_stop; i++) tlm_free(r->stop[i]);
     tlm_free(r->stop);
     tlm_free(r->logit_bias);
+    tlm_free(r->gbnf);
+    json_decref(r->tools);
+    tlm_free(r->tool_name);
     memset(r, 0, sizeof *r);
 }

@@ -49,15 +49,6 @@ static int options(const json_t *o, tlm_srv_request *r, tlm_api_error *e) {
 
 /* Fields this server cannot honour are refused rather than ignored. */
 static int refuse_unsupported(const json_t *root, tlm_api_error *e) {
-    const json_t *f = json_object_get(root, "format");
-    if (f && !json_is_null(f) && !(json_is_string(f) && json_string_length(f) == 0))
-        return TLM_BAD_REQUEST(e, "unsupported_parameter", "format",
-                               "'format' (JSON mode and schemas) is not supported by this server "
-                               "yet; the output would not be constrained");
-    const json_t *tools = json_object_get(root, "tools");
-    if (json_is_array(tools) && json_array_size(tools) > 0)
-        return TLM_BAD_REQUEST(e, "unsupported_parameter", "tools",
-                               "tool calling is not supported by this server yet");
     const char *keys[] = {"template", "suffix", "images", "context"};
     for (size_t i = 0; i < TLM_ARRAY_LEN(keys); i++) {
         const json_t *v = json_object_get(root, keys[i]);
@@ -123,5 +114,6 @@ int tlm_request_parse_ollama(const json_t *root, tlm_srv_request *r, tlm_api_err
         tlm_field_int(root, "top_logprobs", "top_logprobs", 0, TLM_MAX_TOP_LOGPROBS, &k, e) < 0)
         return -1;
     r->top_logprobs = (int32_t)k;
-    return r->api == TLM_API_OLLAMA_CHAT ? chat(root, r, e) : generate(root, r, e);
+    if (r->api == TLM_API_OLLAMA_CHAT ? chat(root, r, e) : generate(root, r, e)) return -1;
+    return tlm_request_parse_structured(root, r, e);
 }

@@ -217,6 +217,12 @@ static void on_logits(tlm_sched *s, slot *sl, const float *logits) {
         release_slot(s, sl, TLM_FINISH_LENGTH, TLM_OK, NULL);
         return;
     }
+    const tlm_constraint *c = j->structured ? tlm_structured_constraint(j->structured) : NULL;
+    if (c) {
+        int32_t left = j->n_ctx - sl->n_cached + 1;
+        if (j->max_tokens >= 0) left = TLM_MIN(left, j->max_tokens - j->n_gen);
+        c->budget(c->user, TLM_MAX(left, 1));
+    }
     tlm_token t = tlm_sampler_sample(j->sampler, logits, NULL);
     uint64_t now = tlm_time_ns();
     if (t < 0) {
@@ -240,7 +246,9 @@ static void on_logits(tlm_sched *s, slot *sl, const float *logits) {
     j->n_gen++;
     tlm_tok_rec rec;
     if (j->logprobs) fill_rec(logits, s->n_vocab, t, j->top_logprobs, &rec);
-    if (tlm_job_push_token(j, t, j->logprobs ? &rec : NULL)) {
+    /* A closed grammar ends the answer at once: only an end token could
+     * follow. */
+    if (tlm_job_push_token(j, t, j->logprobs ? &rec : NULL) || (c && c->done(c->user))) {
         release_slot(s, sl, TLM_FINISH_STOP, TLM_OK, NULL);
         return;
     }

@@ -61,6 +61,8 @@ typedef struct tlm_job {
     tlm_token *prompt;          /* (n_prompt) */
     int32_t n_prompt;
     tlm_sampler *sampler;       /* has seen the prompt tokens (penalties) */
+    tlm_structured *structured; /* the grammar the output must follow (the sampler's
+                                   constraint), or NULL */
     tlm_detok *detok;
     char **stop;                /* (n_stop) non-empty stop strings */
     int32_t n_stop;

@@ -78,6 +78,13 @@ typedef struct tlm_srv_prompt {
 #define TLM_SRV_MAX_N 16
 #define TLM_SRV_MAX_PROMPTS 16
 
+/* What tools a chat request offers the model (tool_choice). */
+typedef enum tlm_tool_mode {
+    TLM_TOOLS_NONE = 0,        /* no tools, or tool_choice "none": never a call */
+    TLM_TOOLS_AUTO,            /* a call or an ordinary answer */
+    TLM_TOOLS_REQUIRED,        /* always calls ("required", or one named function) */
+} tlm_tool_mode;
+
 typedef struct tlm_srv_request {
     tlm_api api;
     char *model;               /* NULL: the only (first) model */
@@ -104,6 +111,11 @@ typedef struct tlm_srv_request {
     bool echo;                 /* completions: prepend the prompt to the text */
     bool ignore_eos;           /* extension: never end at an end-of-generation token */
     int32_t num_ctx;           /* Ollama options.num_ctx; 0 = the server's */
+    char *gbnf;                /* the grammar every choice must follow, or NULL; owned */
+    json_t *tools;             /* offered tools, normalised ([{type, function}]), or NULL;
+                                  owned */
+    tlm_tool_mode tool_mode;
+    char *tool_name;           /* a named tool_choice, or NULL; owned */
 } tlm_srv_request;
 
 /* Parses and validates a request body for api.  Unknown fields are
@@ -131,6 +143,10 @@ int tlm_field_stop(const json_t *obj, const char *key, const char *param, tlm_sr
 /* messages[]: roles and content checked, content parts joined. */
 int tlm_field_messages(const json_t *obj, const char *key, tlm_srv_request *r,
                        tlm_api_error *e);
+/* response_format / format, grammar, tools, tool_choice and
+ * parallel_tool_calls -> gbnf, tools, tool_mode (structured_req.c).  Every
+ * grammar is compiled here: what cannot be enforced is a 400 naming it. */
+int tlm_request_parse_structured(const json_t *root, tlm_srv_request *r, tlm_api_error *e);
 /* Ollama's request (request_ollama.c). */
 int tlm_request_parse_ollama(const json_t *root, tlm_srv_request *r, tlm_api_error *e);
 
@@ -139,6 +155,7 @@ int tlm_request_parse_ollama(const json_t *root, tlm_srv_request *r, tlm_api_err
  * ====================================================================== */
 
 typedef struct tlm_metrics tlm_metrics;
+typedef struct tlm_tool_stream tlm_tool_stream; /* tools.c */
 
 typedef struct tlm_srv_model {
     char *id;                  /* what clients call it: the pulled name or the file name
@@ -168,6 +185,7 @@ typedef struct tlm_srv_params {
     const char *cors;          /* Access-Control-Allow-Origin value, or NULL */
     size_t max_body;
     bool log_requests;         /* one line per request on stderr */
+    const char *reports_dir;   /* GET /reports; NULL = the cache's tinylm/reports */
 } tlm_srv_params;
 
 typedef enum tlm_srv_state {
@@ -275,6 +293,7 @@ typedef struct tlm_srv_gen {
     tlm_buf *recs;             /* (n_jobs) tlm_tok_rec taken so far */
     bool *done;                /* (n_jobs) the job is over (as of the last poll) */
     bool *ended;               /* (n_jobs) the consumer reported the end */
+    tlm_tool_stream *tstream;  /* (n_jobs) when tools are offered and streamed, else NULL */
     char id[48];               /* "chatcmpl-..." */
     int64_t created;
 } tlm_srv_gen;
@@ -331,6 +350,33 @@ void tlm_gen_logprobs_content(const tlm_srv_gen *g, const tlm_tok_rec *recs, siz
 json_t *tlm_json_text(const char *s, size_t n);
 
 /* ======================================================================
+ * Tool calls (tools.c)
+ * ====================================================================== */
+
+/* Whether the model's chat template renders a tools list itself. */
+bool tlm_template_has_tools(const tlm_model *m);
+/* rq's messages as the template should see them (new reference; NULL when
+ * out of memory), and in *tools_json (free() it; may stay NULL) the tools
+ * for the template's tools variable.  For templates without tool syntax
+ * the tools, earlier calls and results are written as text instead. */
+json_t *tlm_tools_messages(const tlm_model *m, const tlm_srv_request *rq, char **tools_json);
+/* A fresh "call_..." id (29 characters and a NUL). */
+void tlm_tool_call_id(char out[32]);
+/* The whole calls at the start of text: [{name, arguments}] (new
+ * reference, possibly empty); *used is the bytes they take. */
+json_t *tlm_tool_calls_parse(const char *text, size_t n, size_t *used);
+
+/* Streaming state of each choice of a request with tools. */
+tlm_tool_stream *tlm_tool_streams_create(int32_t n);
+void tlm_tool_streams_free(tlm_tool_stream *s, int32_t n);
+/* New text of the choice (end: it was the last) -> an array of OpenAI
+ * chat deltas to send, in order (new reference). */
+json_t *tlm_tool_stream_push(tlm_tool_stream *s, const char *text, size_t n, bool end);
+tlm_tool_stream *tlm_tool_stream_at(tlm_tool_stream *s, int32_t i);
+/* Whether the choice answered with calls. */
+bool tlm_tool_stream_called(const tlm_tool_stream *s);
+
+/* ======================================================================
  * OpenAI answers (openai_common.c)
  * ====================================================================== */
 
@@ -339,7 +385,8 @@ typedef struct tlm_oai_kind {
     const char *object;        /* "chat.completion" / "text_completion" */
     const char *chunk_object;  /* "chat.completion.chunk" / "text_completion" */
     /* One choice of a stream chunk: new text and token records of choice
-     * i, and its finish reason or NULL.  New reference. */
+     * i, and its finish reason or NULL.  New reference; an array stands
+     * for several choices, each sent in a chunk of its own. */
     json_t *(*choice)(const tlm_srv_gen *g, int32_t i, const char *text, size_t n,
                       const tlm_tok_rec *recs, size_t n_recs, const char *finish);
     /* The choice that opens a stream (chat: the role), or NULL. */

@@ -84,6 +84,40 @@ wait $pid; rc=$?
 [ $rc -eq 130 ] || fail "SIGINT: exit $rc, expected 130"
 [ -s "$T/long" ] || fail "no text before SIGINT"
 
-# 9. The interactive chat, through a pseudo-terminal.
+# 9. Constrained output: --json (any object), --json-schema (validated by
+# ajv when installed, else by Python's json), --grammar; bad files and
+# unsupported keywords are errors, never unconstrained text.
+"$CLI" run "$M" --raw "Data:" --json --samples 5 --seed 3 --temp 1 -n 64 >"$T/json" 2>/dev/null ||
+    fail "--json --samples"
+[ "$(wc -l <"$T/json")" -eq 5 ] || fail "--samples 5 gave $(wc -l <"$T/json") lines"
+python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    assert isinstance(json.loads(json.loads(line)), dict), line
+' "$T/json" || fail "--json output is not JSON objects"
+cat >"$T/schema.json" <<'JSON'
+{"type":"object","required":["n","tags"],"additionalProperties":false,
+ "properties":{"n":{"type":"integer","minimum":3,"maximum":9},
+               "tags":{"type":"array","maxItems":2,"items":{"enum":["a","b"]}}}}
+JSON
+"$CLI" run "$M" --raw "Data:" --json-schema "$T/schema.json" --samples 8 --seed 1 --temp 1 \
+    -n 48 >"$T/schema.jsonl" 2>/dev/null || fail "--json-schema"
+if [ -d "$SRC/node_modules/ajv" ]; then
+    node "$SRC/tests/grammar/validate_ajv.js" --schema "$T/schema.json" --outputs "$T/schema.jsonl" \
+        >/dev/null || fail "--json-schema outputs do not validate"
+fi
+printf 'root ::= "id-" [0-9]{3} ("," [a-c])?\n' >"$T/g.gbnf"
+"$CLI" run "$M" --raw "x" --grammar "$T/g.gbnf" --seed 2 --temp 1 -n 20 >"$T/g.out" 2>/dev/null ||
+    fail "--grammar"
+grep -Eqx 'id-[0-9]{3}(,[a-c])?' "$T/g.out" || fail "--grammar output: $(cat "$T/g.out")"
+echo '{"type":"array","uniqueItems":true}' >"$T/bad.json"
+out=$("$CLI" run "$M" --raw "x" --json-schema "$T/bad.json" 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "unsupported keyword: exit $rc"
+echo "$out" | grep -q "uniqueItems" || fail "unsupported keyword message: $out"
+"$CLI" run "$M" --raw "x" --json --grammar "$T/g.gbnf" >/dev/null 2>&1; [ $? -eq 2 ] ||
+    fail "--json with --grammar accepted"
+"$CLI" run --help | grep -q -- "--json-schema" || fail "--help lacks --json-schema"
+
+# 10. The interactive chat, through a pseudo-terminal.
 python3 "$SRC/tests/cli/chat_pty.py" "$CLI" "$M" || fail "interactive chat"
 echo "run: all checks passed"

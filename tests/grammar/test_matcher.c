@@ -442,7 +442,7 @@ TEST(hf_vocab_loader) {
     if (access(path, R_OK)) SKIP("Qwen tokenizer.json not installed");
     tlm_grammar_vocab *v = NULL;
     tlm_error err = {0};
-    ASSERT_OK(tlm_grammar_vocab_load_hf(path, 151936, NULL, &v, &err));
+    ASSERT_OK(tlm_grammar_vocab_load_hf(path, 151936, &v, &err));
     ASSERT_EQ(tlm_grammar_vocab_size(v), 151936);
     static const struct {
         int32_t id;

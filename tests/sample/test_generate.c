@@ -231,7 +231,7 @@ TEST(streamed_text_never_splits_utf8) {
         ASSERT(seq[i] >= 0);
     }
     script sc = {seq, 6, 0};
-    tlm_constraint k = {&sc, script_apply, script_accept};
+    tlm_constraint k = {.user = &sc, .apply = script_apply, .accept = script_accept};
     tlm_ctx *c = new_ctx(m, 128, 32, 1);
     tlm_token p[4];
     make_prompt(p, 4, 2);
@@ -254,7 +254,7 @@ TEST(end_of_generation_token_stops_without_text) {
     ASSERT(tlm_model_is_eog(m, eos));
     tlm_token seq[3] = {byte_token(m, 'h'), byte_token(m, 'i'), eos};
     script sc = {seq, 3, 0};
-    tlm_constraint k = {&sc, script_apply, script_accept};
+    tlm_constraint k = {.user = &sc, .apply = script_apply, .accept = script_accept};
     tlm_ctx *c = new_ctx(m, 128, 32, 1);
     tlm_token p[4];
     make_prompt(p, 4, 3);

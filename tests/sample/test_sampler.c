@@ -229,7 +229,7 @@ static void even_accept(void *user, tlm_token t) {
 
 TEST(constraint_masks_before_and_learns_after) {
     even_only e = {0};
-    tlm_constraint c = {&e, even_apply, even_accept};
+    tlm_constraint c = {.user = &e, .apply = even_apply, .accept = even_accept};
     tlm_sampler *s;
     tlm_sampler_params p = plain(1.0f);
     ASSERT_OK(tlm_sampler_create_n(6, &p, &s, NULL));

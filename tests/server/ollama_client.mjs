@@ -129,7 +129,7 @@ await check("errors come back as ResponseError with the right status", async () 
   await bad(() => ollama.chat({ model: QWEN_ID, messages: [{ role: "user", content: "x" }], options: { temperature: "warm" } }),
             400, /options\.temperature/);
   await bad(() => ollama.generate({ model: QWEN_ID, prompt: "x", options: { num_ctx: 100000 } }), 400, /num_ctx/);
-  await bad(() => ollama.generate({ model: QWEN_ID, prompt: "x", format: "json" }), 400, /format/);
+  await bad(() => ollama.generate({ model: QWEN_ID, prompt: "x", format: "xml" }), 400, /format/);
   await bad(() => ollama.show({ model: "missing" }), 404, /not served/);
   const raw = await postJson("/api/chat", "{not json");
   assert.equal(raw.status, 400);

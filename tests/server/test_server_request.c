@@ -112,7 +112,7 @@ static const struct {
     {TLM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":17}", 400, "n"},
     {TLM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_p\":-1}", 400, "top_p"},
     {TLM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":{}}", 400, "stop"},
-    {TLM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{}]}", 400, "tools"},
+    {TLM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{}]}", 400, "tools[0]"},
     {TLM_API_COMPLETION, "{\"prompt\":true}", 400, "prompt"},
     {TLM_API_OLLAMA_CHAT, "{\"messages\":[]}", 400, "model"},
     {TLM_API_OLLAMA_CHAT, "{\"model\":\"q\",\"messages\":[],\"options\":[]}", 400, "options"},
