@@ -49,7 +49,9 @@ static void usage(FILE *f) {
             "  --max-body BYTES    largest request body (default 8388608)\n"
             "  --grace SECONDS     on SIGINT/SIGTERM, time running requests get to finish\n"
             "                      (default 10; a second signal cancels them at once)\n"
-            "  --quiet             no per-request log lines on stderr\n\n"
+            "  --quiet             no per-request log lines on stderr\n"
+            "  --reports DIR       comparison reports for GET /reports (default\n"
+            "                      $XDG_CACHE_HOME/tinylm/reports or ~/.cache/tinylm/reports)\n\n"
             "examples:\n"
             "  tinylm serve qwen2.5:0.5b-instruct\n"
             "  tinylm serve -m qwen.gguf -m gemma.gguf --parallel 8 --port 11434\n"
@@ -73,6 +75,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
         {"threads", required_argument, 0, 't'}, {"api-key", required_argument, 0, 'k'},
         {"cors", required_argument, 0, 'C'}, {"max-body", required_argument, 0, 'B'},
         {"grace", required_argument, 0, 'g'}, {"quiet", no_argument, 0, 'Q'},
+        {"reports", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     long v;
     int c;
@@ -104,6 +107,7 @@ static int parse(int argc, char **argv, serve_opts *o) {
         case 'g': if (!tlm_cli_parse_int("serve", "--grace", optarg, 0, 3600, &v)) return 2;
             o->grace_s = v; break;
         case 'Q': o->p.log_requests = false; break;
+        case 'R': o->p.reports_dir = optarg; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }

@@ -20,6 +20,7 @@ int cmd_template(int argc, char **argv);
 int cmd_grammar(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 
 #endif /* TLM_CLI_COMMANDS_H */

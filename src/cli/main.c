@@ -25,6 +25,7 @@ static const struct {
     {"grammar", cmd_grammar, "inspect, test and benchmark grammars and JSON Schemas"},
     {"template", cmd_template, "render a chat template (debugging)"},
     {"eval", cmd_eval, "run task suites against models or endpoints and grade the answers"},
+    {"compare", cmd_compare, "evaluate several models side by side and write a report"},
     {"serve", cmd_serve, "serve models over HTTP (OpenAI and Ollama APIs)"},
     /* Add new commands above this line, one per line. */
     {NULL, NULL, NULL},

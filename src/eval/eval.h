@@ -279,7 +279,8 @@ typedef struct tlm_eval_record {
     char *target, *suite, *task_id, *kind, *language; /* owned */
     int sample;
     tlm_eval_verdict verdict;
-    int json_valid; /* -1 when not applicable */
+    int json_valid;              /* -1 when not applicable */
+    int fields_ok, fields_total; /* json grader: expected fields right / expected */
     int64_t prompt_tokens, completion_tokens;
     double ttft_ms, total_ms, gen_tok_s, prompt_tok_s;
 } tlm_eval_record;
@@ -299,6 +300,19 @@ bool tlm_eval_results_done(tlm_eval_results *r, const char *target, const char *
 
 /* Appends one line and flushes it.  Thread-safe. */
 tlm_status tlm_eval_results_append(tlm_eval_results *r, const tlm_eval_item *item, tlm_error *err);
+
+/* Reads another results file's records (and target records) into r, in
+ * memory only: the file is not modified, a torn last line is skipped.  Used
+ * by `tinylm compare --results A --results B`. */
+tlm_status tlm_eval_results_load(tlm_eval_results *r, const char *path, tlm_error *err);
+
+/* Per-target facts that are not per item (load time, peak memory, model
+ * size, determinism): appended as a {"record":"target","target":NAME,...}
+ * line, merged with earlier ones for the same target.  info is copied. */
+tlm_status tlm_eval_results_set_target_info(tlm_eval_results *r, const char *target,
+                                            const json_t *info, tlm_error *err);
+/* Object target name -> merged info; borrowed, valid until close. */
+const json_t *tlm_eval_results_target_info(const tlm_eval_results *r);
 
 size_t tlm_eval_results_count(const tlm_eval_results *r);
 const tlm_eval_record *tlm_eval_results_get(const tlm_eval_results *r, size_t i);
@@ -342,7 +356,12 @@ tlm_status tlm_eval_run_item(const tlm_eval_task *task, const tlm_eval_target *t
 /* Summary of every record in `res` as JSON: per target and suite, then per
  * task kind: tasks, samples, passed, pass@1 and pass@k (k = 1, 10, 100 where
  * every task has enough samples), counts per verdict, JSON validity rate,
- * time to first token P50/P95 and mean tokens/s.  Caller owns *out. */
+ * JSON field accuracy (expected fields right over expected fields, JSON
+ * tasks only, invalid JSON counting as all wrong), time to first token
+ * P50/P95 and mean tokens/s; and "targets": per target
+ * the same over all its records plus "info" (its target record: load_ms,
+ * rss_peak, model_bytes, determinism_runs/identical, ...).  Caller owns
+ * *out. */
 tlm_status tlm_eval_summarize(const tlm_eval_results *res, json_t **out, tlm_error *err);
 
 #endif /* TLM_EVAL_EVAL_H */

@@ -21,6 +21,7 @@ struct tlm_eval_results {
     size_t n, cap;
     uint32_t *slots; /* open addressing: record index + 1, 0 = empty */
     size_t n_slots;
+    json_t *targets; /* target name -> its info (load time, memory, ...), owned */
 };
 
 /* ---- Index ---- */
@@ -112,6 +113,8 @@ static tlm_status rec_from_json(const json_t *o, tlm_eval_record *rec) {
     rec->language = str_or(o, "language", "en");
     rec->sample = (int)num_or(o, "sample", 0);
     rec->json_valid = (int)num_or(o, "json_valid", -1);
+    rec->fields_ok = (int)num_or(o, "fields_ok", 0);
+    rec->fields_total = (int)num_or(o, "fields_total", 0);
     rec->prompt_tokens = (int64_t)num_or(o, "prompt_tokens", -1);
     rec->completion_tokens = (int64_t)num_or(o, "completion_tokens", -1);
     rec->ttft_ms = num_or(o, "ttft_ms", -1);
@@ -143,23 +146,56 @@ static tlm_status add_record(tlm_eval_results *r, tlm_eval_record *rec) {
 
 /* ---- Opening and resuming ---- */
 
-static tlm_status read_back(tlm_eval_results *r, const char *path, tlm_error *err) {
+/* A {"record":"target"} line: its fields are merged into the target's info
+ * (a later line adds to or overrides an earlier one). */
+static bool merge_target_info(tlm_eval_results *r, const json_t *o) {
+    const char *name = json_string_value(json_object_get(o, "target"));
+    if (!name) return false;
+    json_t *cur = json_object_get(r->targets, name);
+    if (!cur) {
+        cur = json_object();
+        if (!cur || json_object_set_new(r->targets, name, cur)) return false;
+    }
+    json_object_update(cur, (json_t *)o);
+    json_object_del(cur, "record");
+    return true;
+}
+
+static bool is_target_line(const json_t *o) {
+    const char *k = json_string_value(json_object_get(o, "record"));
+    return k && !strcmp(k, "target");
+}
+
+/* Reads records from f; a torn last line is cut off (the file truncated
+ * there) only when truncate is set. */
+static tlm_status read_back(tlm_eval_results *r, FILE *f, const char *path, bool truncate,
+                            tlm_error *err) {
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     off_t good_end = 0;
     ssize_t n;
     tlm_status st = TLM_OK;
-    while ((n = getline(&line, &cap, r->f)) > 0) {
+    while ((n = getline(&line, &cap, f)) > 0) {
         lineno++;
         bool torn = line[n - 1] != '\n';
         json_t *o = torn ? NULL : json_loadb(line, (size_t)n, 0, NULL);
+        if (o && is_target_line(o)) {
+            bool ok = merge_target_info(r, o);
+            json_decref(o);
+            if (!ok) {
+                st = tlm_error_set(err, TLM_ERR_FORMAT, "%s:%zu: bad target record", path, lineno);
+                break;
+            }
+            good_end += n;
+            continue;
+        }
         tlm_eval_record rec;
         tlm_status rs = o ? rec_from_json(o, &rec) : TLM_ERR_FORMAT;
         json_decref(o);
         if (rs == TLM_ERR_FORMAT) { /* a torn last line is cut off; elsewhere it is an error */
-            int c = getc(r->f);
+            int c = getc(f);
             if (torn || c == EOF) break;
-            ungetc(c, r->f);
+            ungetc(c, f);
         }
         if (rs != TLM_OK) {
             st = tlm_error_set(err, rs, "%s:%zu: %s", path, lineno,
@@ -174,9 +210,21 @@ static tlm_status read_back(tlm_eval_results *r, const char *path, tlm_error *er
         good_end += n;
     }
     free(line);
-    if (st == TLM_OK && ftruncate(fileno(r->f), good_end) != 0)
+    if (!truncate) return st;
+    if (st == TLM_OK && ftruncate(fileno(f), good_end) != 0)
         st = tlm_error_set(err, TLM_ERR_IO, "%s: cannot truncate: %s", path, strerror(errno));
-    if (st == TLM_OK) fseeko(r->f, good_end, SEEK_SET);
+    if (st == TLM_OK) fseeko(f, good_end, SEEK_SET);
+    return st;
+}
+
+tlm_status tlm_eval_results_load(tlm_eval_results *r, const char *path, tlm_error *err) {
+    if (!r || !path) return tlm_error_set(err, TLM_ERR_INVALID_ARG, "results: no file");
+    FILE *f = fopen(path, "r");
+    if (!f) return tlm_error_set(err, TLM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    pthread_mutex_lock(&r->mu);
+    tlm_status st = read_back(r, f, path, false, err);
+    pthread_mutex_unlock(&r->mu);
+    fclose(f);
     return st;
 }
 
@@ -188,14 +236,15 @@ tlm_status tlm_eval_results_open(const char *path, bool resume, tlm_eval_results
     if (!r) return tlm_error_set(err, TLM_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&r->mu, NULL);
     tlm_status st = TLM_OK;
-    if (path) {
+    if (!(r->targets = json_object())) st = tlm_error_set(err, TLM_ERR_NOMEM, "out of memory");
+    if (st == TLM_OK && path) {
         r->f = fopen(path, resume ? "a+" : "w");
         if (!r->f) {
             st = tlm_error_set(err, TLM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
         } else if (resume) {
             /* "a+" reads from the start; writes still go to the end. */
             rewind(r->f);
-            st = read_back(r, path, err);
+            st = read_back(r, r->f, path, true, err);
         }
     }
     if (st != TLM_OK) {
@@ -212,6 +261,7 @@ void tlm_eval_results_close(tlm_eval_results *r) {
     for (size_t i = 0; i < r->n; i++) rec_clear(&r->recs[i]);
     tlm_free(r->recs);
     tlm_free(r->slots);
+    json_decref(r->targets);
     pthread_mutex_destroy(&r->mu);
     tlm_free(r);
 }
@@ -329,4 +379,33 @@ tlm_status tlm_eval_results_append(tlm_eval_results *r, const tlm_eval_item *ite
     if (st != TLM_OK) rec_clear(&rec);
     free(line);
     return st;
+}
+
+/* ---- Target information ---- */
+
+tlm_status tlm_eval_results_set_target_info(tlm_eval_results *r, const char *target,
+                                            const json_t *info, tlm_error *err) {
+    if (!r || !target || !json_is_object(info))
+        return tlm_error_set(err, TLM_ERR_INVALID_ARG, "results: bad target info");
+    json_t *o = json_deep_copy(info);
+    tlm_status st = TLM_OK;
+    if (!o || json_object_set_new(o, "record", json_string("target")) ||
+        json_object_set_new(o, "target", json_string(target))) {
+        json_decref(o);
+        return tlm_error_set(err, TLM_ERR_NOMEM, "results: out of memory");
+    }
+    char *line = json_dumps(o, JSON_COMPACT);
+    pthread_mutex_lock(&r->mu);
+    if (!line || !merge_target_info(r, o))
+        st = tlm_error_set(err, TLM_ERR_NOMEM, "results: out of memory");
+    else if (r->f && (fprintf(r->f, "%s\n", line) < 0 || fflush(r->f) != 0))
+        st = tlm_error_set(err, TLM_ERR_IO, "results: write failed: %s", strerror(errno));
+    pthread_mutex_unlock(&r->mu);
+    free(line);
+    json_decref(o);
+    return st;
+}
+
+const json_t *tlm_eval_results_target_info(const tlm_eval_results *r) {
+    return r ? r->targets : NULL;
 }

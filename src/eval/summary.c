@@ -3,7 +3,9 @@
  * show: per target and suite, and per task kind within a suite, the pass
  * rate, pass@k by the unbiased estimator (only for k that every task has
  * enough samples for), counts per verdict, JSON validity and latency
- * percentiles.  Percentiles interpolate linearly between order statistics
+ * percentiles, and per target the same over all its suites joined with its
+ * info record (load time, peak memory, model size, determinism).
+ * Percentiles interpolate linearly between order statistics
  * (numpy's default), so they match what a notebook would compute.
  */
 #include "eval/eval.h"
@@ -77,12 +79,16 @@ static json_t *span_stats(const span *s, int *n, int *c, double *tmp) {
         return NULL;
     }
     size_t counts[TLM_EVAL_VERDICT_COUNT] = {0}, json_total = 0, json_ok = 0, nt = 0;
+    long long fields_ok = 0, fields_total = 0;
     double gen_sum = 0, prompt_sum = 0;
     size_t gen_n = 0, prompt_n = 0;
     for (size_t i = s->from; i < s->to; i++) {
         const tlm_eval_record *r = &s->recs[s->idx[i]];
         counts[r->verdict]++;
-        if (r->json_valid >= 0) json_total++, json_ok += r->json_valid > 0;
+        if (r->json_valid >= 0) {
+            json_total++, json_ok += r->json_valid > 0;
+            if (r->fields_total > 0) fields_ok += r->fields_ok, fields_total += r->fields_total;
+        }
         if (r->ttft_ms >= 0) tmp[nt++] = r->ttft_ms;
         if (r->gen_tok_s > 0) gen_sum += r->gen_tok_s, gen_n++;
         if (r->prompt_tok_s > 0) prompt_sum += r->prompt_tok_s, prompt_n++;
@@ -98,6 +104,8 @@ static json_t *span_stats(const span *s, int *n, int *c, double *tmp) {
                                 json_integer((json_int_t)counts[v]));
     json_object_set_new(o, "verdicts", verdicts);
     set_real(o, "json_valid_rate", json_total ? (double)json_ok / (double)json_total : NAN);
+    set_real(o, "json_field_accuracy",
+             fields_total ? (double)fields_ok / (double)fields_total : NAN);
     set_real(o, "ttft_ms_p50", percentile(tmp, nt, 0.50));
     set_real(o, "ttft_ms_p95", percentile(tmp, nt, 0.95));
     set_real(o, "gen_tok_s_mean", gen_n ? gen_sum / (double)gen_n : NAN);
@@ -105,15 +113,17 @@ static json_t *span_stats(const span *s, int *n, int *c, double *tmp) {
     return o;
 }
 
-/* End of the run of records equal to idx[from] in target, suite (and kind). */
+typedef enum group { BY_TARGET, BY_SUITE, BY_KIND } group;
+
+/* End of the run of records equal to idx[from] in target (, suite (, kind)). */
 static size_t run_end(const tlm_eval_record *recs, const size_t *idx, size_t from, size_t to,
-                      bool kind) {
+                      group g) {
     const tlm_eval_record *a = &recs[idx[from]];
     size_t i = from;
     while (i < to) {
         const tlm_eval_record *b = &recs[idx[i]];
-        if (strcmp(a->target, b->target) || strcmp(a->suite, b->suite) ||
-            (kind && strcmp(a->kind, b->kind)))
+        if (strcmp(a->target, b->target) || (g >= BY_SUITE && strcmp(a->suite, b->suite)) ||
+            (g == BY_KIND && strcmp(a->kind, b->kind)))
             break;
         i++;
     }
@@ -131,7 +141,7 @@ static json_t *suite_json(const span *s, int *n, int *c, double *tmp) {
     json_object_set_new(o, "target", json_string(first->target));
     json_object_set_new(o, "suite", json_string(first->suite));
     for (size_t i = s->from; i < s->to;) {
-        size_t e = run_end(s->recs, s->idx, i, s->to, true);
+        size_t e = run_end(s->recs, s->idx, i, s->to, BY_KIND);
         span ks = {s->recs, s->idx, i, e};
         json_t *k = span_stats(&ks, n, c, tmp);
         if (k) json_object_set_new(kinds, s->recs[s->idx[i]].kind, k);
@@ -139,6 +149,37 @@ static json_t *suite_json(const span *s, int *n, int *c, double *tmp) {
     }
     json_object_set_new(o, "kinds", kinds);
     return o;
+}
+
+/* One entry per target: its records over every suite (pass rate, latency,
+ * speed, JSON validity) plus its info record (load time, memory, model
+ * size, determinism), so a report needs nothing else about a target. */
+static json_t *targets_json(const tlm_eval_results *res, const tlm_eval_record *recs,
+                            const size_t *idx, size_t n, int *nn, int *cc, double *tmp) {
+    json_t *list = json_array(), *seen = json_object();
+    const json_t *infos = tlm_eval_results_target_info(res);
+    for (size_t i = 0; list && seen && i < n;) {
+        size_t e = run_end(recs, idx, i, n, BY_TARGET);
+        span s = {recs, idx, i, e};
+        json_t *o = span_stats(&s, nn, cc, tmp);
+        const char *name = recs[idx[i]].target;
+        if (!o) break;
+        json_object_set_new(o, "target", json_string(name));
+        json_t *info = json_object_get(infos, name);
+        json_object_set_new(o, "info", info ? json_deep_copy(info) : json_object());
+        json_array_append_new(list, o);
+        json_object_set_new(seen, name, json_true());
+        i = e;
+    }
+    const char *name;
+    json_t *info;
+    json_object_foreach ((json_t *)infos, name, info) {
+        if (!list || !seen || json_object_get(seen, name)) continue;
+        json_array_append_new(list, json_pack("{s:s, s:i, s:O}", "target", name, "samples", 0,
+                                              "info", info));
+    }
+    json_decref(seen);
+    return list;
 }
 
 tlm_status tlm_eval_summarize(const tlm_eval_results *res, json_t **out, tlm_error *err) {
@@ -158,7 +199,7 @@ tlm_status tlm_eval_summarize(const tlm_eval_results *res, json_t **out, tlm_err
     for (size_t i = 0; i < n; i++) idx[i] = i;
     if (n) qsort_r(idx, n, sizeof *idx, cmp_rec, (void *)recs);
     for (size_t i = 0; i < n;) {
-        size_t e = run_end(recs, idx, i, n, false);
+        size_t e = run_end(recs, idx, i, n, BY_SUITE);
         span s = {recs, idx, i, e};
         json_t *o = suite_json(&s, nn, cc, tmp);
         if (!o) {
@@ -168,8 +209,11 @@ tlm_status tlm_eval_summarize(const tlm_eval_results *res, json_t **out, tlm_err
         json_array_append_new(list, o);
         i = e;
     }
-    *out = json_pack("{s:o}", "suites", list);
-    list = NULL;
+    json_t *targets = targets_json(res, recs, idx, n, nn, cc, tmp);
+    if (targets) {
+        *out = json_pack("{s:o, s:o}", "suites", list, "targets", targets); /* steals both */
+        list = NULL;
+    }
     if (!*out) st = tlm_error_set(err, TLM_ERR_NOMEM, "out of memory");
 done:
     json_decref(list);

@@ -8,6 +8,7 @@
  * Each route says which error shape it speaks (OpenAI or Ollama), so even
  * a 401 or a 413 reaches the client in a form its library understands.
  */
+#include "server/reports.h"
 #include "server/server.h"
 #include "web/web.h"
 
@@ -30,6 +31,7 @@ static const route routes[] = {
     {"GET", "/", false, tlm_web_handle, TLM_FAMILY_PLAIN, true, false},
     {"GET", "/index.html", false, tlm_web_handle, TLM_FAMILY_PLAIN, true, false},
     {"GET", "/metrics", false, tlm_handle_metrics, TLM_FAMILY_PLAIN, false, false},
+    {"GET", "/report", true, tlm_handle_reports, TLM_FAMILY_PLAIN, false, false},
     {"POST", "/v1/chat/completions", false, tlm_handle_chat, TLM_FAMILY_OPENAI, false, true},
     {"POST", "/chat/completions", false, tlm_handle_chat, TLM_FAMILY_OPENAI, false, true},
     {"POST", "/v1/completions", false, tlm_handle_completions, TLM_FAMILY_OPENAI, false, true},

@@ -15,6 +15,7 @@ const STRINGS = {
     longer: 'Longer answer: {0} ({1} vs {2} tokens)', sameLength: 'Same length: {0} tokens',
     summary: 'Summary', noModels: 'No models (is the server running?)', confirmDelete: 'Delete this conversation?',
     menu: 'Menu', you: 'You', untitled: 'New chat', loading: 'Loading models…',
+    reports: 'Reports', noReports: 'No reports yet (tinylm compare writes them)', refresh: 'Refresh',
   },
   zh: {
     title: 'tinylm 对话', newChat: '新对话', conversations: '对话列表', del: '删除',
@@ -30,6 +31,7 @@ const STRINGS = {
     longer: '回答更长：{0}（{1} 对 {2} 个 token）', sameLength: '长度相同：{0} 个 token',
     summary: '总结', noModels: '没有模型（服务器在运行吗？）', confirmDelete: '删除这个对话？',
     menu: '菜单', you: '你', untitled: '新对话', loading: '正在加载模型…',
+    reports: '评测报告', noReports: '还没有报告（由 tinylm compare 生成）', refresh: '刷新',
   },
 };
 

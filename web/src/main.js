@@ -5,6 +5,7 @@ import { listModels } from './api.js';
 import { generate, isBusy, renderConversation, setBusyListener, stopAll } from './chat.js';
 import { compareSides } from './compare.js';
 import { lang, t } from './i18n.js';
+import { loadReports } from './reports.js';
 import { loadConversations, loadSettings, newConversation, saveConversations,
   saveSettings } from './store.js';
 
@@ -146,6 +147,7 @@ function translate() {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
   for (const e of document.querySelectorAll('[data-i18n-ph]')) e.placeholder = t(e.dataset.i18nPh);
+  for (const e of document.querySelectorAll('[data-i18n-title]')) e.title = t(e.dataset.i18nTitle);
 }
 
 function bindKeys() {
@@ -187,3 +189,5 @@ bindKeys();
 renderList();
 ui.render();
 loadModels();
+loadReports($('report-list'), S.set.apiKey);
+$('reports-refresh').addEventListener('click', () => loadReports($('report-list'), S.set.apiKey));
