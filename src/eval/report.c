@@ -372,3 +372,17 @@ tlm_status tlm_eval_report_write_dir(const tlm_eval_report *r, const char *dir, 
     tlm_buf_free(&html);
     return st;
 }
+
+const tlm_report_metric tlm_report_metrics[] = {
+    {"Pass rate, all suites", "pass_rate", false, 'p', true},
+    {"JSON validity", "json_valid_rate", false, 'p', true},
+    {"JSON field accuracy", "json_field_accuracy", false, 'p', true},
+    {"Time to first token P50", "ttft_ms_p50", false, 'm', false},
+    {"Time to first token P95", "ttft_ms_p95", false, 'm', false},
+    {"Prompt tokens/s (mean)", "prompt_tok_s_mean", false, 't', false},
+    {"Generation tokens/s (mean)", "gen_tok_s_mean", false, 't', false},
+    {"Peak resident memory", "rss_peak", true, 'b', false},
+    {"Load time", "load_ms", true, 'm', false},
+    {"Model file size", "model_bytes", true, 'b', false},
+};
+const size_t tlm_report_n_metrics = sizeof tlm_report_metrics / sizeof tlm_report_metrics[0];

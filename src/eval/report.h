@@ -106,4 +106,18 @@ typedef struct tlm_svg_chart {
 
 tlm_status tlm_report_svg_bars(tlm_buf *out, const tlm_svg_chart *c);
 
+/* The rows of the "speed, memory and reliability" table, in order, shared
+ * by the Markdown and HTML writers: the summary key, whether it is in the
+ * target's "info" (in-process figures) rather than its stats, the
+ * tlm_report_fmt kind, and whether the row gets a pass-rate mark. */
+typedef struct tlm_report_metric {
+    const char *label, *key;
+    bool in_info;
+    char kind;
+    bool mark;
+} tlm_report_metric;
+
+extern const tlm_report_metric tlm_report_metrics[];
+extern const size_t tlm_report_n_metrics;
+
 #endif /* TLM_EVAL_REPORT_H */

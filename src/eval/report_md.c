@@ -79,16 +79,10 @@ static void metric_row(const tlm_eval_report *r, tlm_buf *out, const char *label
 static void metrics_table(const tlm_eval_report *r, tlm_buf *out) {
     tlm_buf_appendf(out, "## Speed, memory and reliability\n\n");
     header(r, out, "Measure", NULL);
-    metric_row(r, out, "Pass rate, all suites", "pass_rate", false, 'p', true);
-    metric_row(r, out, "JSON validity", "json_valid_rate", false, 'p', true);
-    metric_row(r, out, "JSON field accuracy", "json_field_accuracy", false, 'p', true);
-    metric_row(r, out, "Time to first token P50", "ttft_ms_p50", false, 'm', false);
-    metric_row(r, out, "Time to first token P95", "ttft_ms_p95", false, 'm', false);
-    metric_row(r, out, "Prompt tokens/s (mean)", "prompt_tok_s_mean", false, 't', false);
-    metric_row(r, out, "Generation tokens/s (mean)", "gen_tok_s_mean", false, 't', false);
-    metric_row(r, out, "Peak resident memory", "rss_peak", true, 'b', false);
-    metric_row(r, out, "Load time", "load_ms", true, 'm', false);
-    metric_row(r, out, "Model file size", "model_bytes", true, 'b', false);
+    for (size_t i = 0; i < tlm_report_n_metrics; i++) {
+        const tlm_report_metric *mt = &tlm_report_metrics[i];
+        metric_row(r, out, mt->label, mt->key, mt->in_info, mt->kind, mt->mark);
+    }
     tlm_buf_appendf(out, "| Determinism (same prompt and seed) |");
     for (size_t t = 0; t < r->n_targets; t++) {
         const json_t *info = json_object_get(r->target_stats[t], "info");
