@@ -22,16 +22,30 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 /* How long a waiting thread spins before sleeping.  Long enough to cover
  * the serial work between two parallel steps of a token, short enough that
  * an idle pool stops burning CPU almost at once. */
 #define SPIN_NS 1000000ull
 
-/* Pause-loop rounds before a waiting thread starts yielding its CPU: when
- * there are more threads than cores (a busy machine, or tests running 3
- * threads on 2 cores) the thread being waited for may need this CPU. */
-#define SPIN_PAUSES 256
+/* Pause-loop rounds before a waiting thread starts yielding its CPU.  With
+ * more pool threads than CPUs (tests running 3 threads on 2 cores) the
+ * thread being waited for may need this very CPU, so yield early.
+ * Otherwise yield late: sched_yield hands the core to any other runnable
+ * process, even a nice-19 one, and the step then waits for that process's
+ * time slice; yielding after 256 pauses (~10 us) made one decode stream 2.5x
+ * slower beside two niced background jobs, spinning ~0.3 ms does not. */
+#define SPIN_PAUSES_OVERSUBSCRIBED 256
+#define SPIN_PAUSES 8192
+
+/* CPUs this process may run on. */
+static int online_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -43,6 +57,7 @@ static inline void cpu_relax(void) {
 
 struct tlm_pool {
     int n_threads;
+    unsigned spin_pauses;  /* SPIN_PAUSES or SPIN_PAUSES_OVERSUBSCRIBED */
     pthread_t *threads;
     struct worker *workers;
 
@@ -78,7 +93,7 @@ static unsigned wait_for_step(tlm_pool *p, unsigned seen) {
     for (unsigned i = 1;; i++) {
         unsigned g = atomic_load(&p->gen);
         if (g != seen) return g;
-        if (i < SPIN_PAUSES) cpu_relax();
+        if (i < p->spin_pauses) cpu_relax();
         else sched_yield();
         if ((i & 15) == 0) {
             uint64_t now = tlm_time_ns();
@@ -152,6 +167,7 @@ tlm_status tlm_pool_create(int n_threads, tlm_pool **out) {
     tlm_pool *p = tlm_calloc(1, sizeof *p);
     if (!p) return TLM_ERR_NOMEM;
     p->n_threads = n_threads;
+    p->spin_pauses = n_threads > online_cpus() ? SPIN_PAUSES_OVERSUBSCRIBED : SPIN_PAUSES;
     int nw = n_threads - 1;
     p->threads = tlm_calloc((size_t)nw, sizeof *p->threads);
     p->workers = tlm_calloc((size_t)nw, sizeof *p->workers);
@@ -192,7 +208,7 @@ void tlm_pool_free(tlm_pool *p) {
 static void wait_for_workers(tlm_pool *p, int expect) {
     uint64_t t0 = 0;
     for (unsigned i = 1; atomic_load(&p->n_finished) != expect; i++) {
-        if (i < SPIN_PAUSES) cpu_relax();
+        if (i < p->spin_pauses) cpu_relax();
         else sched_yield();
         if ((i & 15) == 0) {
             uint64_t now = tlm_time_ns();
@@ -237,6 +253,8 @@ void tlm_pool_run_dynamic(tlm_pool *p, tlm_pool_fn fn, void *arg) {
 
 int tlm_pool_n_threads(const tlm_pool *p) { return p ? p->n_threads : 1; }
 
+unsigned tlm_pool_spin_pauses(const tlm_pool *p) { return p ? p->spin_pauses : SPIN_PAUSES; }
+
 void tlm_pool_barrier(tlm_pool *p) {
     if (!p || p->n_threads == 1) return;
     unsigned phase = atomic_load(&p->bar_phase);
@@ -248,7 +266,7 @@ void tlm_pool_barrier(tlm_pool *p) {
     /* A descheduled peer (the machine may be oversubscribed) must get the
      * CPU back, so long waits yield instead of spinning on. */
     for (unsigned i = 1; atomic_load(&p->bar_phase) == phase; i++) {
-        if (i < SPIN_PAUSES) cpu_relax();
+        if (i < p->spin_pauses) cpu_relax();
         else sched_yield();
     }
 }

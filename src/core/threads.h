@@ -62,6 +62,9 @@ void tlm_pool_run_dynamic(tlm_pool *pool, tlm_pool_fn fn, void *arg);
 
 /* Number of threads, caller included; 1 for NULL. */
 int tlm_pool_n_threads(const tlm_pool *pool);
+/* How many pause rounds a waiting thread of p spins before yielding its
+ * CPU (few when p has more threads than the CPUs it may use). */
+unsigned tlm_pool_spin_pauses(const tlm_pool *p);
 
 /* Waits inside a running step until all nth threads have reached it, so a
  * step can have phases (e.g. quantize the input, then multiply).  Every

@@ -143,9 +143,9 @@ static void quantize_token(mm_job *j, int64_t t) {
 }
 
 /* Waits until n units of a phase are done, by threads that claimed them. */
-static void wait_done(atomic_llong *done, int64_t n) {
+static void wait_done(atomic_llong *done, int64_t n, unsigned spin_pauses) {
     for (unsigned i = 1; atomic_load(done) < n; i++) {
-        if (i < 256) {
+        if (i < spin_pauses) {
 #if defined(__x86_64__)
             __builtin_ia32_pause();
 #endif
@@ -179,14 +179,14 @@ static void mm_worker(void *arg, int ith, int nth) {
             quantize_token(j, u);
             atomic_fetch_add(&j->q_done, 1);
         }
-        wait_done(&j->q_done, n_tok);
+        wait_done(&j->q_done, n_tok, tlm_pool_spin_pauses(j->pool));
     }
     if (j->n_tiles) {
         while ((u = atomic_fetch_add(&j->p_next, 1)) < j->n_tiles) {
             j->prep(&j->ops[0].a, u);
             atomic_fetch_add(&j->p_done, 1);
         }
-        wait_done(&j->p_done, j->n_tiles);
+        wait_done(&j->p_done, j->n_tiles, tlm_pool_spin_pauses(j->pool));
     }
     for (;;) {
         int64_t c = atomic_fetch_add(&j->next, 1);
