@@ -18,6 +18,7 @@
 #include "model/ctx.h"
 #include "model/model.h"
 #include "sample/sampler.h"
+#include "sample/stop.h"
 #include "tokenizer/tokenizer.h"
 
 #include <string.h>
@@ -49,39 +50,6 @@ typedef struct stop_filter {
     int32_t n_stop;
     tlm_buf hold;         /* text not yet emitted */
 } stop_filter;
-
-/* Length of the longest tail of s[0, n) that is a proper prefix of a stop
- * string (and so might still become one). */
-static size_t partial_tail(const stop_filter *f, const char *s, size_t n) {
-    size_t best = 0;
-    for (int32_t i = 0; i < f->n_stop; i++) {
-        size_t len = strlen(f->stop[i]);
-        for (size_t k = TLM_MIN(len - 1, n); k > best; k--)
-            if (memcmp(s + n - k, f->stop[i], k) == 0) {
-                best = k;
-                break;
-            }
-    }
-    return best;
-}
-
-/* Offset of the earliest stop string in s[0, n), or n when none. */
-static size_t find_stop(const stop_filter *f, const char *s, size_t n) {
-    size_t first = n;
-    for (int32_t i = 0; i < f->n_stop; i++) {
-        size_t len = strlen(f->stop[i]);
-        for (size_t at = 0; len && at + len <= n && at < first; at++)
-            if (memcmp(s + at, f->stop[i], len) == 0) first = at;
-    }
-    return first;
-}
-
-/* Steps back to a UTF-8 character boundary (a stop string that itself
- * starts mid-character must not make us emit half a character). */
-static size_t char_boundary(const char *s, size_t at) {
-    while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80) at--;
-    return at;
-}
 
 /* ---- The generation state ---- */
 
@@ -121,15 +89,14 @@ static int push_text(gen *g, const char *s, size_t n) {
     if (!g->stop.n_stop) return emit(g, s, n);
     tlm_buf *h = &g->stop.hold;
     if (tlm_buf_append(h, s, n)) return 0; /* out of memory: text is lost, not corrupted */
-    size_t at = find_stop(&g->stop, h->data, h->len);
+    size_t at = tlm_stop_find(g->stop.stop, g->stop.n_stop, h->data, h->len);
     if (at < h->len) {
         g->done = 1;
         g->st->finish = TLM_FINISH_STOP;
         emit(g, h->data, at);
         return 1;
     }
-    size_t keep = partial_tail(&g->stop, h->data, h->len);
-    size_t out = char_boundary(h->data, h->len - keep);
+    size_t out = tlm_stop_safe_len(g->stop.stop, g->stop.n_stop, h->data, h->len);
     int cancel = emit(g, h->data, out);
     memmove(h->data, h->data + out, h->len - out);
     h->len -= out;

@@ -12,6 +12,7 @@
  * back the longest tail that could still become one.  A stop string may
  * span tokens; neither it nor anything after it is ever published.
  */
+#include "sample/stop.h"
 #include "server/scheduler.h"
 
 #include <errno.h>
@@ -116,40 +117,6 @@ void tlm_task_cancel(tlm_task *t) {
     pthread_mutex_unlock(&t->mu);
 }
 
-/* ---- Stop strings (scheduler side) ---- */
-
-/* Length of the longest tail of s[0, n) that is a proper prefix of a stop
- * string, and so may still become one. */
-static size_t partial_tail(const tlm_job *j, const char *s, size_t n) {
-    size_t best = 0;
-    for (int32_t i = 0; i < j->n_stop; i++) {
-        size_t len = strlen(j->stop[i]);
-        for (size_t k = TLM_MIN(len - 1, n); k > best; k--)
-            if (memcmp(s + n - k, j->stop[i], k) == 0) {
-                best = k;
-                break;
-            }
-    }
-    return best;
-}
-
-/* Offset of the earliest stop string in s[0, n), or n. */
-static size_t find_stop(const tlm_job *j, const char *s, size_t n) {
-    size_t first = n;
-    for (int32_t i = 0; i < j->n_stop; i++) {
-        size_t len = strlen(j->stop[i]);
-        for (size_t at = 0; at + len <= n && at < first; at++)
-            if (memcmp(s + at, j->stop[i], len) == 0) first = at;
-    }
-    return first;
-}
-
-/* A stop string may begin inside a multi-byte character; never cut one. */
-static size_t char_boundary(const char *s, size_t at) {
-    while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80) at--;
-    return at;
-}
-
 static void publish(tlm_job *j, const char *s, size_t n, const tlm_tok_rec *rec) {
     if (!n && !rec) return;
     tlm_task *t = j->task;
@@ -174,14 +141,14 @@ static bool push_text(tlm_job *j, const char *s, size_t n, const tlm_tok_rec *re
         publish(j, "", 0, rec);
         return false;
     }
-    size_t at = find_stop(j, h->data, h->len);
+    size_t at = tlm_stop_find((const char *const *)j->stop, j->n_stop, h->data, h->len);
     if (at < h->len) {
         j->stopped = true;
         publish(j, h->data, at, rec);
         h->len = 0;
         return true;
     }
-    size_t out = char_boundary(h->data, h->len - partial_tail(j, h->data, h->len));
+    size_t out = tlm_stop_safe_len((const char *const *)j->stop, j->n_stop, h->data, h->len);
     publish(j, h->data, out, rec);
     memmove(h->data, h->data + out, h->len - out);
     h->len -= out;
