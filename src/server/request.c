@@ -20,6 +20,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
+
+/* Error messages quote the client's bytes (jansson's "near '...'", field
+ * values), which need not be UTF-8, but the message goes out as JSON text:
+ * every byte that does not start a valid character becomes '?'. */
+static void scrub_utf8(char *s) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                              (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0) {
+            s[i] = '?';
+            k = 1;
+        }
+        i += (size_t)k;
+    }
+}
 
 int tlm_api_fail(tlm_api_error *e, int status, const char *type, const char *code,
                  const char *param, const char *fmt, ...) {
@@ -40,6 +58,7 @@ int tlm_api_fail(tlm_api_error *e, int status, const char *type, const char *cod
         if (at > 0 && ((unsigned char)e->message[at - 1] & 0x80)) at--;
         e->message[at] = '\0';
     }
+    scrub_utf8(e->message);
     return -1;
 }
 
