@@ -109,7 +109,7 @@ size_t tlm_matmul_scratch_size(tlm_type wtype, int64_t cols, int64_t n_tok) {
 typedef struct mm_op {
     tlm_mm_args a;
     tlm_mm_fn gemv, gemm;
-    int64_t n_row_chunks, first, n_chunks;
+    int64_t chunk_rows, n_row_chunks, first, n_chunks;
 } mm_op;
 
 typedef struct mm_job {
@@ -161,7 +161,7 @@ static void run_chunk(const mm_job *j, int64_t c) {
     c -= op->first;
     const tlm_mm_args *a = &op->a;
     int64_t rc = c % op->n_row_chunks, tc = c / op->n_row_chunks;
-    int64_t r0 = rc * CHUNK_ROWS, r1 = TLM_MIN(a->rows, r0 + CHUNK_ROWS);
+    int64_t r0 = rc * op->chunk_rows, r1 = TLM_MIN(a->rows, r0 + op->chunk_rows);
     int64_t t0 = tc * CHUNK_TOKS, t1 = TLM_MIN(a->n_tok, t0 + CHUNK_TOKS);
     if (t1 - t0 >= TLM_MM_GEMM_MIN) {
         op->gemm(a, r0, r1, t0, t1);
@@ -220,6 +220,19 @@ static void setup_scratch(mm_job *j, tlm_mm_args *a, void *scratch) {
     }
 }
 
+/* Rows per chunk.  Many-token chunks have CHUNK_ROWS rows (the gemm
+ * kernels' tiles are sized for it).  One-token kernels prefetch rows ahead
+ * of the ones they multiply, but not across a chunk's end (the next chunk
+ * may go to another thread), so the first rows of a chunk arrive cold:
+ * with 64-row chunks that was a quarter of every large matrix.  They get
+ * chunks of up to 16 x CHUNK_ROWS, still about 8 per thread so a thread
+ * slowed by other work leaves little behind. */
+static int64_t chunk_rows_for(int64_t rows, int64_t n_tok, int n_threads) {
+    if (n_tok >= TLM_MM_GEMM_MIN) return CHUNK_ROWS;
+    int64_t m = rows / (CHUNK_ROWS * 8 * (int64_t)TLM_MAX(1, n_threads));
+    return CHUNK_ROWS * TLM_MAX(1, TLM_MIN(16, m));
+}
+
 static bool op_ok(const tlm_matmul_op *op, int64_t cols) {
     return tlm_matmul_check(op->wtype, cols, NULL) == TLM_OK && op->rows > 0 && op->w && op->y;
 }
@@ -246,7 +259,8 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
             .y = ops[i].y,
         };
         setup_scratch(&j, &op->a, scratch);
-        op->n_row_chunks = (op->a.rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+        op->chunk_rows = chunk_rows_for(op->a.rows, n_tok, tlm_pool_n_threads(pool));
+        op->n_row_chunks = (op->a.rows + op->chunk_rows - 1) / op->chunk_rows;
         op->first = j.n_chunks;
         op->n_chunks = op->n_row_chunks * ((n_tok + CHUNK_TOKS - 1) / CHUNK_TOKS);
         j.n_chunks += op->n_chunks;

@@ -509,7 +509,7 @@ INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, 
         for (int i = 0; i < R; i++) {
             const uint8_t *wb = w + i * rsz + b0 * L.bs;
             for (int l = 0; l < lines; l++)
-                _mm_prefetch((const char *)(wb + GV_ROWS * rsz) + 64 * l, TLM_GV_PF_HINT);
+                _mm_prefetch((const char *)(wb + TLM_GV_PF_DIST * rsz) + 64 * l, TLM_GV_PF_HINT);
             __m512 f = leg_row(L, wb, (int64_t)rsz - b0 * L.bs, &S, iq, ih, gidx);
             _mm512_store_ps(fb[i], f);
         }

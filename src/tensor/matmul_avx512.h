@@ -45,4 +45,9 @@ void tlm_mm_avx512_gemv_q6_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64
 #define TLM_GV_PF_HINT _MM_HINT_T1
 #endif
 
+/* How many rows ahead the one-token products prefetch. */
+#ifndef TLM_GV_PF_DIST
+#define TLM_GV_PF_DIST TLM_AVX512_GV_ROWS
+#endif
+
 #endif /* TLM_TENSOR_MATMUL_AVX512_H */

@@ -180,7 +180,7 @@ INLINE void k_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, in
         for (int i = 0; i < R; i++) {
             const uint8_t *blk = w + i * rsz + (size_t)s * bs;
             for (int l = 0; l < lines; l++)
-                _mm_prefetch((const char *)(blk + GR * rsz) + 64 * l, TLM_GV_PF_HINT);
+                _mm_prefetch((const char *)(blk + TLM_GV_PF_DIST * rsz) + 64 * l, TLM_GV_PF_HINT);
             __m512i v = k4 ? k4_row(wt == TLM_TYPE_Q5_K, blk, &x, idx) : k16_row(wt, blk, &x, idx);
             _mm512_store_si512(ib[i], v);
             uint16_t d16[2] = {0, 0};
