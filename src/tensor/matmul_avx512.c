@@ -396,10 +396,15 @@ INLINE __m512i quad_qh_idx(const leg_layout L) {
 /* One row, 4 blocks from wb: levels as lo/hi nibble planes, quarter k of
  * each belonging to block k: elements 0-15 (lo) and 16-31 (hi).  Returns
  * the partial sums with the matching activations, 4 lanes per block. */
-INLINE __m512i nib_quad(const leg_layout L, const uint8_t *wb, int64_t avail, __m512i iq,
-                        __m512i ih, __m512i xlo, __m512i xhi) {
+INLINE __m512i nib_quad(const leg_layout L, const uint8_t *wb, int64_t avail, bool full,
+                        __m512i iq, __m512i ih, __m512i xlo, __m512i xhi) {
     __m512i A, B;
-    load128(wb, avail, &A, &B);
+    if (full) {
+        A = _mm512_loadu_si512(wb);
+        B = _mm512_loadu_si512(wb + 64);
+    } else {
+        load128(wb, avail, &A, &B);
+    }
     __m512i q = _mm512_permutex2var_epi16(A, iq, B);
     const __m512i m = _mm512_set1_epi8(0x0f);
     __m512i lo = _mm512_and_si512(q, m), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m);
@@ -451,11 +456,11 @@ INLINE void leg_step_load(const leg_layout L, const tlm_mm_args *a, int64_t t, i
 /* Q8_0: per-block sums of 16 blocks from wb (lane order q8_blk).  Pair p
  * holds block 2p in its low half and 2p+1 in its high half; after the
  * 4 x 4 sums, quarters 0+1 of a pair's lane are block 2p, 2+3 block 2p+1. */
-INLINE __m512i q8_isum(const uint8_t *wb, const leg_step *S) {
+INLINE __m512i q8_isum(const uint8_t *wb, const leg_step *S, bool full) {
     const __m512i bias = _mm512_set1_epi8((char)0x80);
     __m512i d[8];
     TLM_UNROLL for (int p = 0; p < 8; p++) {
-        int cnt = S->nblk - 2 * p;
+        int cnt = full ? 2 : S->nblk - 2 * p;
         d[p] = cnt <= 0 ? _mm512_setzero_si512()
                         : _mm512_dpbusd_epi32(_mm512_setzero_si512(),
                                               _mm512_xor_si512(q8_pair(wb + 68 * p, cnt >= 2), bias),
@@ -465,26 +470,33 @@ INLINE __m512i q8_isum(const uint8_t *wb, const leg_step *S) {
     return _mm512_add_epi32(_mm512_shuffle_i64x2(v0, v1, 0x88), _mm512_shuffle_i64x2(v0, v1, 0xdd));
 }
 
-/* One row's float products of the step's blocks, in lanes. */
-INLINE __m512 leg_row(const leg_layout L, const uint8_t *wb, int64_t avail, const leg_step *S,
-                      __m512i iq, __m512i ih, __m512i gidx) {
+/* One row's float products of the step's blocks, in lanes.  full: the
+ * step has 16 blocks and the 128-byte loads stay inside the matrix (they
+ * may run into the next row, whose bytes the permutes never pick), so no
+ * masks or per-quad tests are needed. */
+INLINE __m512 leg_row(const leg_layout L, const uint8_t *wb, int64_t avail, bool full,
+                      const leg_step *S, __m512i iq, __m512i ih, __m512i gidx) {
     __m512i isum;
     if (L.q8) {
-        isum = q8_isum(wb, S);
+        isum = q8_isum(wb, S, full);
     } else {
         __m512i d[4];
         TLM_UNROLL for (int p = 0; p < 4; p++)
-            d[p] = 4 * p < S->nblk ? nib_quad(L, wb + 4 * p * L.bs, avail - 4 * p * L.bs, iq, ih,
-                                              S->x[p], S->x[4 + p])
-                                   : _mm512_setzero_si512();
+            d[p] = full || 4 * p < S->nblk
+                       ? nib_quad(L, wb + 4 * p * L.bs, avail - 4 * p * L.bs, full, iq, ih,
+                                  S->x[p], S->x[4 + p])
+                       : _mm512_setzero_si512();
         isum = tlm_x86_sum4x4(d[0], d[1], d[2], d[3]);
     }
     if (L.q8 || L.off) isum = _mm512_sub_epi32(isum, S->corr);
-    __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), S->kp, gidx, wb, 1);
+    __m512i g = full ? _mm512_i32gather_epi32(gidx, wb, 1)
+                     : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), S->kp, gidx, wb, 1);
     __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
     __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, S->dy));
     if (L.m_ofs >= 0) {
-        __m512i gm = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), S->kp, gidx, wb + L.m_ofs, 1);
+        __m512i gm = full ? _mm512_i32gather_epi32(gidx, wb + L.m_ofs, 1)
+                          : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), S->kp, gidx,
+                                                        wb + L.m_ofs, 1);
         f = _mm512_add_ps(f, _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(gm)), S->sy));
     }
     return f;
@@ -499,6 +511,9 @@ INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, 
     const __m512i bvec = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(L.q8 ? q8_blk : nib_blk)));
     const __m512i gidx = _mm512_mullo_epi32(bvec, _mm512_set1_epi32(L.bs));
     const __m512i iq = quad_qs_idx(L), ih = L.qh_ofs >= 0 ? quad_qh_idx(L) : iq;
+    /* Bytes a full step's loads reach from its first block. */
+    const int64_t reach = L.q8 ? 16 * L.bs : 12 * L.bs + 128;
+    const uint8_t *wend = a->w + (size_t)a->rows * rsz;
     _Alignas(64) float fb[GV_ROWS][16];
     if (R < GV_ROWS) memset(fb, 0, sizeof fb);
     __m512 facc = _mm512_setzero_ps();
@@ -510,7 +525,9 @@ INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, 
             const uint8_t *wb = w + i * rsz + b0 * L.bs;
             for (int l = 0; l < lines; l++)
                 _mm_prefetch((const char *)(wb + TLM_GV_PF_DIST * rsz) + 64 * l, TLM_GV_PF_HINT);
-            __m512 f = leg_row(L, wb, (int64_t)rsz - b0 * L.bs, &S, iq, ih, gidx);
+            __m512 f = S.nblk == 16 && wend - wb >= reach
+                           ? leg_row(L, wb, 0, true, &S, iq, ih, gidx)
+                           : leg_row(L, wb, (int64_t)rsz - b0 * L.bs, false, &S, iq, ih, gidx);
             _mm512_store_ps(fb[i], f);
         }
         __m512 v[16];
