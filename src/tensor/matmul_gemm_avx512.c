@@ -24,6 +24,7 @@
 #include "tensor/matmul_avx512.h"
 
 #include "core/util.h"
+#include "tensor/kquant_avx512.h"
 #include "tensor/quant.h"
 #include "tensor/simd_x86.h"
 
@@ -240,20 +241,6 @@ typedef struct kblock {
     float d, dmin;
 } kblock;
 
-INLINE __m512i nibbles64(__m256i y) {
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(y), _mm256_srli_epi16(y, 4), 1);
-    return _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
-}
-
-/* Q2_K/Q3_K 2-bit fields of elements 64c .. 64c+63. */
-INLINE __m512i crumbs64(const uint8_t *qs, int c) {
-    __m256i y = _mm256_loadu_si256((const __m256i *)(qs + 32 * (c / 2)));
-    int sh = 4 * (c % 2);
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(y, sh)),
-                                   _mm256_srli_epi16(y, sh + 2), 1);
-    return _mm512_and_si512(z, _mm512_set1_epi8(3));
-}
-
 static void k4_scale_bytes(const uint8_t *s, int *sc, int *mn) {
     for (int j = 0; j < 4; j++) {
         sc[j] = s[j] & 63;
@@ -267,7 +254,7 @@ INLINE void unpack_k(tlm_type wt, const uint8_t *blk, kblock *k) {
     switch (wt) {
     case TLM_TYPE_Q2_K: {
         for (int j = 0; j < 16; j++) k->sc[j] = blk[j] & 15, k->mn[j] = blk[j] >> 4;
-        TLM_UNROLL for (int c = 0; c < 4; c++) k->lv[c] = crumbs64(blk + 16, c);
+        TLM_UNROLL for (int c = 0; c < 4; c++) k->lv[c] = tlm_kq_crumbs64(blk + 16, c);
         k->d = tlm_x86_f16(*(const tlm_f16 *)(blk + 80));
         k->dmin = tlm_x86_f16(*(const tlm_f16 *)(blk + 82));
         break;
@@ -279,12 +266,9 @@ INLINE void unpack_k(tlm_type wt, const uint8_t *blk, kblock *k) {
             k->sc[j] = (lo | ((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4) - 32;
         }
         __m256i hm = _mm256_loadu_si256((const __m256i *)blk);
-        TLM_UNROLL for (int c = 0; c < 4; c++) {
-            __mmask32 m1 = _mm256_test_epi8_mask(hm, _mm256_set1_epi8((char)(1 << (2 * c))));
-            __mmask32 m2 = _mm256_test_epi8_mask(hm, _mm256_set1_epi8((char)(1 << (2 * c + 1))));
-            __m512i z = _mm512_sub_epi8(crumbs64(blk + 32, c), _mm512_set1_epi8(4));
-            k->lv[c] = _mm512_mask_add_epi8(z, _mm512_kunpackd(m2, m1), z, _mm512_set1_epi8(4));
-        }
+        TLM_UNROLL for (int c = 0; c < 4; c++)
+            k->lv[c] = tlm_kq_high_bits(_mm512_sub_epi8(tlm_kq_crumbs64(blk + 32, c), _mm512_set1_epi8(4)),
+                                        hm, c, 4);
         k->d = tlm_x86_f16(*(const tlm_f16 *)(blk + 108));
         break;
     }
@@ -294,13 +278,8 @@ INLINE void unpack_k(tlm_type wt, const uint8_t *blk, kblock *k) {
         k4_scale_bytes(blk + 4, k->sc, k->mn);
         __m256i h = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
         TLM_UNROLL for (int c = 0; c < 4; c++) {
-            __m512i z = nibbles64(_mm256_loadu_si256((const __m256i *)(blk + (q5 ? 48 : 16) + 32 * c)));
-            if (q5) {
-                __mmask32 m1 = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c))));
-                __mmask32 m2 = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c + 1))));
-                z = _mm512_mask_add_epi8(z, _mm512_kunpackd(m2, m1), z, _mm512_set1_epi8(16));
-            }
-            k->lv[c] = z;
+            __m512i z = tlm_kq_nibbles64(_mm256_loadu_si256((const __m256i *)(blk + (q5 ? 48 : 16) + 32 * c)));
+            k->lv[c] = q5 ? tlm_kq_high_bits(z, h, c, 16) : z;
         }
         k->d = tlm_x86_f16(*(const tlm_f16 *)blk);
         k->dmin = tlm_x86_f16(*(const tlm_f16 *)(blk + 2));
@@ -308,19 +287,8 @@ INLINE void unpack_k(tlm_type wt, const uint8_t *blk, kblock *k) {
     }
     default: { /* Q6_K */
         const tlm_block_q6_K *b = (const tlm_block_q6_K *)blk;
-        const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-        const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-        const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-        TLM_UNROLL for (int h = 0; h < 2; h++) {
-            __m512i ql = _mm512_loadu_si512(b->ql + 64 * h);
-            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b->qh + 32 * h)));
-            __m512i hl = _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30);
-            __m512i hh = _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30);
-            __m512i lo = _mm512_ternarylogic_epi32(ql, m0f, hl, 0xea);
-            __m512i hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), m0f, hh, 0xea);
-            k->lv[2 * h] = _mm512_sub_epi8(lo, _mm512_set1_epi8(32));
-            k->lv[2 * h + 1] = _mm512_sub_epi8(hi, _mm512_set1_epi8(32));
-        }
+        tlm_kq_q6_levels(b, k->lv);
+        TLM_UNROLL for (int c = 0; c < 4; c++) k->lv[c] = _mm512_sub_epi8(k->lv[c], _mm512_set1_epi8(32));
         for (int j = 0; j < 16; j++) k->sc[j] = b->scales[j];
         k->d = tlm_x86_f16(b->d);
         break;

@@ -18,6 +18,7 @@
 #include "tensor/matmul_avx512.h"
 
 #include "core/util.h"
+#include "tensor/kquant_avx512.h"
 #include "tensor/simd_x86.h"
 
 #include <stdbool.h>
@@ -60,15 +61,6 @@ INLINE __m256i q3_scales(const uint8_t *s) {
     return _mm256_cvtepi8_epi16(b);
 }
 
-/* Q2_K/Q3_K 2-bit fields of elements 64c .. 64c+63. */
-INLINE __m512i crumbs64(const uint8_t *qs, int c) {
-    __m256i y = _mm256_loadu_si256((const __m256i *)(qs + 32 * (c / 2)));
-    int sh = 4 * (c % 2);
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(y, sh)),
-                                   _mm256_srli_epi16(y, sh + 2), 1);
-    return _mm512_and_si512(z, _mm512_set1_epi8(3));
-}
-
 /* isum's 16 partial lanes folded to 8, next to imin's 8 lanes. */
 INLINE __m512i pack_sums(__m512i iacc, __m256i imin) {
     __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(iacc), _mm512_extracti64x4_epi64(iacc, 1));
@@ -85,14 +77,8 @@ INLINE __m512i k4_row(bool q5, const uint8_t *blk, const kact *x, const __m512i 
     const uint8_t *qs = blk + (q5 ? 48 : 16);
     __m512i iacc = _mm512_setzero_si512();
     TLM_UNROLL for (int c = 0; c < 4; c++) {
-        __m256i y = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-        __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(y), _mm256_srli_epi16(y, 4), 1);
-        z = _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
-        if (q5) {
-            __mmask32 m1 = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c))));
-            __mmask32 m2 = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c + 1))));
-            z = _mm512_mask_add_epi8(z, _mm512_kunpackd(m2, m1), z, _mm512_set1_epi8(16));
-        }
+        __m512i z = tlm_kq_nibbles64(_mm256_loadu_si256((const __m256i *)(qs + 32 * c)));
+        if (q5) z = tlm_kq_high_bits(z, h, c, 16);
         iacc = _mm512_dpwssd_epi32(iacc, _mm512_maddubs_epi16(z, x->x[c]),
                                    _mm512_permutexvar_epi16(idx[c], sc16));
     }
@@ -109,30 +95,15 @@ INLINE __m512i k16_row(tlm_type wt, const uint8_t *blk, const kact *x, const __m
         __m256i s = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)blk));
         sc = _mm256_and_si256(s, _mm256_set1_epi16(15));
         imin = _mm256_madd_epi16(_mm256_srli_epi16(s, 4), x->bsums);
-        TLM_UNROLL for (int c = 0; c < 4; c++) u[c] = crumbs64(blk + 16, c);
+        TLM_UNROLL for (int c = 0; c < 4; c++) u[c] = tlm_kq_crumbs64(blk + 16, c);
     } else if (wt == TLM_TYPE_Q3_K) {
         __m256i hm = _mm256_loadu_si256((const __m256i *)blk);
-        TLM_UNROLL for (int c = 0; c < 4; c++) {
-            __mmask32 m1 = _mm256_test_epi8_mask(hm, _mm256_set1_epi8((char)(1 << (2 * c))));
-            __mmask32 m2 = _mm256_test_epi8_mask(hm, _mm256_set1_epi8((char)(1 << (2 * c + 1))));
-            __m512i z = crumbs64(blk + 32, c);
-            u[c] = _mm512_mask_add_epi8(z, _mm512_kunpackd(m2, m1), z, _mm512_set1_epi8(4));
-        }
+        TLM_UNROLL for (int c = 0; c < 4; c++) u[c] = tlm_kq_high_bits(tlm_kq_crumbs64(blk + 32, c), hm, c, 4);
         sc = q3_scales(blk + 96);
         off_shift = 2;
     } else {
         const tlm_block_q6_K *b = (const tlm_block_q6_K *)blk;
-        const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-        const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-        const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-        TLM_UNROLL for (int h = 0; h < 2; h++) {
-            __m512i ql = _mm512_loadu_si512(b->ql + 64 * h);
-            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b->qh + 32 * h)));
-            __m512i hl = _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30);
-            __m512i hh = _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30);
-            u[2 * h] = _mm512_ternarylogic_epi32(ql, m0f, hl, 0xea); /* (ql & m) | hl */
-            u[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), m0f, hh, 0xea);
-        }
+        tlm_kq_q6_levels(b, u);
         sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
         off_shift = 5;
     }

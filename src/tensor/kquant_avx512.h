@@ -1,0 +1,55 @@
+/*
+ * kquant_avx512.h - AVX-512 unpacking of K-quant levels, shared by the
+ * one-token (matmul_gemv_k_avx512.c) and many-token
+ * (matmul_gemm_avx512.c) products so the two read a block the same way.
+ * Internal to src/tensor/; include only from files built for AVX-512.
+ *
+ * Each helper returns the 64 levels of elements 64c .. 64c+63 of a block
+ * (one per byte), unsigned as stored: the callers differ in how they take
+ * the offsets (Q3_K 4, Q5_K 0, Q6_K 32) off.
+ */
+#ifndef TLM_TENSOR_KQUANT_AVX512_H
+#define TLM_TENSOR_KQUANT_AVX512_H
+
+#include "tensor/blocks.h"
+#include "tensor/simd_x86.h"
+
+/* Low and high nibbles of 32 bytes: elements 0-31, then 32-63. */
+static inline __m512i tlm_kq_nibbles64(__m256i y) {
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(y), _mm256_srli_epi16(y, 4), 1);
+    return _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
+}
+
+/* Q2_K/Q3_K: the 2-bit fields of group c (qs points at the block's qs). */
+static inline __m512i tlm_kq_crumbs64(const uint8_t *qs, int c) {
+    __m256i y = _mm256_loadu_si256((const __m256i *)(qs + 32 * (c / 2)));
+    int sh = 4 * (c % 2);
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(y, sh)),
+                                   _mm256_srli_epi16(y, sh + 2), 1);
+    return _mm512_and_si512(z, _mm512_set1_epi8(3));
+}
+
+/* Q3_K/Q5_K: adds `add` to the levels of group c whose high bit is set
+ * (bits 2c and 2c+1 of the 32 high-bit bytes hb). */
+static inline __m512i tlm_kq_high_bits(__m512i z, __m256i hb, int c, char add) {
+    __mmask32 m1 = _mm256_test_epi8_mask(hb, _mm256_set1_epi8((char)(1 << (2 * c))));
+    __mmask32 m2 = _mm256_test_epi8_mask(hb, _mm256_set1_epi8((char)(1 << (2 * c + 1))));
+    return _mm512_mask_add_epi8(z, _mm512_kunpackd(m2, m1), z, _mm512_set1_epi8(add));
+}
+
+/* Q6_K: the four groups of 6-bit levels (0..63) of a block. */
+static inline void tlm_kq_q6_levels(const tlm_block_q6_K *b, __m512i u[4]) {
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    TLM_UNROLL for (int h = 0; h < 2; h++) {
+        __m512i ql = _mm512_loadu_si512(b->ql + 64 * h);
+        __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b->qh + 32 * h)));
+        __m512i hl = _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30);
+        __m512i hh = _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30);
+        u[2 * h] = _mm512_ternarylogic_epi32(ql, m0f, hl, 0xea); /* (ql & m) | hl */
+        u[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), m0f, hh, 0xea);
+    }
+}
+
+#endif /* TLM_TENSOR_KQUANT_AVX512_H */
