@@ -98,18 +98,5 @@ static const tlm_oai_kind chat_kind = {
 };
 
 void tlm_handle_chat(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp) {
-    size_t len;
-    const char *body = tlm_http_req_body(req, &len);
-    tlm_srv_request rq;
-    tlm_api_error e;
-    if (tlm_request_parse(TLM_API_CHAT, body, len, &rq, &e)) {
-        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
-        return;
-    }
-    tlm_srv_gen *g = tlm_gen_start(s, req, &rq, "chatcmpl", &e);
-    if (!g) {
-        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
-        return;
-    }
-    tlm_oai_answer(g, &chat_kind, resp);
+    tlm_oai_handle(s, req, resp, TLM_API_CHAT, "chatcmpl", &chat_kind, NULL);
 }

@@ -166,6 +166,25 @@ static void stream_free(void *user, bool client_gone) {
     tlm_free(st);
 }
 
+void tlm_oai_handle(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp, tlm_api api,
+                    const char *id_prefix, const tlm_oai_kind *k, const tlm_oai_kind *echo_k) {
+    size_t len;
+    const char *body = tlm_http_req_body(req, &len);
+    tlm_srv_request rq;
+    tlm_api_error e;
+    if (tlm_request_parse(api, body, len, &rq, &e)) {
+        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
+        return;
+    }
+    if (rq.echo && echo_k) k = echo_k;
+    tlm_srv_gen *g = tlm_gen_start(s, req, &rq, id_prefix, &e);
+    if (!g) {
+        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
+        return;
+    }
+    tlm_oai_answer(g, k, resp);
+}
+
 void tlm_oai_answer(tlm_srv_gen *g, const tlm_oai_kind *k, tlm_http_resp *resp) {
     if (!g->rq.stream) {
         answer_whole(g, k, resp);

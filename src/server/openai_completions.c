@@ -93,19 +93,6 @@ static const tlm_oai_kind completion_echo_kind = {
 };
 
 void tlm_handle_completions(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp) {
-    size_t len;
-    const char *body = tlm_http_req_body(req, &len);
-    tlm_srv_request rq;
-    tlm_api_error e;
-    if (tlm_request_parse(TLM_API_COMPLETION, body, len, &rq, &e)) {
-        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
-        return;
-    }
-    bool echo = rq.echo;
-    tlm_srv_gen *g = tlm_gen_start(s, req, &rq, "cmpl", &e);
-    if (!g) {
-        tlm_resp_error(resp, TLM_FAMILY_OPENAI, &e);
-        return;
-    }
-    tlm_oai_answer(g, echo ? &completion_echo_kind : &completion_kind, resp);
+    tlm_oai_handle(s, req, resp, TLM_API_COMPLETION, "cmpl", &completion_kind,
+                   &completion_echo_kind);
 }

@@ -401,6 +401,11 @@ json_t *tlm_oai_envelope(const tlm_srv_gen *g, const char *object);
  * asked, then [DONE]) or, when not streaming, one object after waiting.
  * Takes g. */
 void tlm_oai_answer(tlm_srv_gen *g, const tlm_oai_kind *k, tlm_http_resp *resp);
+/* A whole OpenAI generation endpoint: parses the body as `api`, starts the
+ * generation (ids "<id_prefix>-...") and answers it in the shape k, or
+ * echo_k when the request asked for its prompt back (NULL: k). */
+void tlm_oai_handle(tlm_srv *s, tlm_http_req *req, tlm_http_resp *resp, tlm_api api,
+                    const char *id_prefix, const tlm_oai_kind *k, const tlm_oai_kind *echo_k);
 
 /* ======================================================================
  * Metrics (metrics.c)
