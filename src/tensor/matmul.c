@@ -155,10 +155,26 @@ static void wait_done(atomic_llong *done, int64_t n, unsigned spin_pauses) {
     }
 }
 
-static void run_chunk(const mm_job *j, int64_t c) {
+_Thread_local tlm_mm_rows tlm_mm_next_rows;
+
+/* The op of chunk c, with c made relative to it. */
+static const mm_op *op_of(const mm_job *j, int64_t *c) {
     const mm_op *op = j->ops;
-    while (c >= op->first + op->n_chunks) op++;
-    c -= op->first;
+    while (*c >= op->first + op->n_chunks) op++;
+    *c -= op->first;
+    return op;
+}
+
+/* Runs chunk c; nc is the chunk this thread runs next (or past the end). */
+static void run_chunk(const mm_job *j, int64_t c, int64_t nc) {
+    tlm_mm_next_rows = (tlm_mm_rows){0};
+    if (nc < j->n_chunks) {
+        const mm_op *nop = op_of(j, &nc);
+        int64_t nr0 = nc % nop->n_row_chunks * nop->chunk_rows;
+        tlm_mm_next_rows = (tlm_mm_rows){nop->a.w + (size_t)nr0 * nop->a.w_row_size,
+                                         nop->a.w_row_size};
+    }
+    const mm_op *op = op_of(j, &c);
     const tlm_mm_args *a = &op->a;
     int64_t rc = c % op->n_row_chunks, tc = c / op->n_row_chunks;
     int64_t r0 = rc * op->chunk_rows, r1 = TLM_MIN(a->rows, r0 + op->chunk_rows);
@@ -188,10 +204,14 @@ static void mm_worker(void *arg, int ith, int nth) {
         }
         wait_done(&j->p_done, j->n_tiles, tlm_pool_spin_pauses(j->pool));
     }
-    for (;;) {
-        int64_t c = atomic_fetch_add(&j->next, 1);
-        if (c >= j->n_chunks) break;
-        run_chunk(j, c);
+    /* Each thread claims its next chunk before running the current one, so
+     * the one-token kernels can prefetch its first rows while they finish
+     * this one (tlm_mm_next_rows). */
+    int64_t c = atomic_fetch_add(&j->next, 1);
+    while (c < j->n_chunks) {
+        int64_t nc = atomic_fetch_add(&j->next, 1);
+        run_chunk(j, c, nc);
+        c = nc;
     }
 }
 
@@ -221,15 +241,13 @@ static void setup_scratch(mm_job *j, tlm_mm_args *a, void *scratch) {
 }
 
 /* Rows per chunk.  Many-token chunks have CHUNK_ROWS rows (the gemm
- * kernels' tiles are sized for it).  One-token kernels prefetch rows ahead
- * of the ones they multiply, but not across a chunk's end (the next chunk
- * may go to another thread), so the first rows of a chunk arrive cold:
- * with 64-row chunks that was a quarter of every large matrix.  They get
- * chunks of up to 16 x CHUNK_ROWS, still about 8 per thread so a thread
- * slowed by other work leaves little behind. */
+ * kernels' tiles are sized for it).  One-token chunks of large matrices
+ * are up to 16 times larger, keeping at least 32 per thread for balance:
+ * each claim is an atomic on a line both cores write, and a chunk's end
+ * is where the prefetch has to jump to another part of the matrix. */
 static int64_t chunk_rows_for(int64_t rows, int64_t n_tok, int n_threads) {
     if (n_tok >= TLM_MM_GEMM_MIN) return CHUNK_ROWS;
-    int64_t m = rows / (CHUNK_ROWS * 8 * (int64_t)TLM_MAX(1, n_threads));
+    int64_t m = rows / (CHUNK_ROWS * 32 * (int64_t)TLM_MAX(1, n_threads));
     return CHUNK_ROWS * TLM_MAX(1, TLM_MIN(16, m));
 }
 

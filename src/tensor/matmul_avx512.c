@@ -503,7 +503,8 @@ INLINE __m512 leg_row(const leg_layout L, const uint8_t *wb, int64_t avail, bool
 }
 
 /* Rows [r, r + R) (R <= 16) of token t. */
-INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t) {
+INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t,
+                           tlm_mm_rows pf) {
     const leg_layout L = leg_of(wt);
     const size_t rsz = a->w_row_size;
     const uint8_t *w = a->w + (size_t)r * rsz;
@@ -523,8 +524,7 @@ INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, 
         const int lines = (S.nblk * L.bs + 63) / 64 + 1;
         for (int i = 0; i < R; i++) {
             const uint8_t *wb = w + i * rsz + b0 * L.bs;
-            for (int l = 0; l < lines; l++)
-                _mm_prefetch((const char *)(wb + TLM_GV_PF_DIST * rsz) + 64 * l, TLM_GV_PF_HINT);
+            tlm_avx512_pf_lines(pf, i, (size_t)(b0 * L.bs), lines);
             __m512 f = S.nblk == 16 && wend - wb >= reach
                            ? leg_row(L, wb, 0, true, &S, iq, ih, gidx)
                            : leg_row(L, wb, (int64_t)rsz - b0 * L.bs, false, &S, iq, ih, gidx);
@@ -542,7 +542,8 @@ INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, 
     static void name(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) { \
         for (int64_t t = t0; t < t1; t++)                                                   \
             for (int64_t r = r0; r < r1; r += GV_ROWS)                                      \
-                leg_gemv_group(T, a, r, (int)TLM_MIN(GV_ROWS, r1 - r), t);                  \
+                leg_gemv_group(T, a, r, (int)TLM_MIN(GV_ROWS, r1 - r), t,                   \
+                               tlm_avx512_pf_rows(a, r, r1));                               \
     }
 LEG_GEMV(gemv_q4_0, TLM_TYPE_Q4_0)
 LEG_GEMV(gemv_q4_1, TLM_TYPE_Q4_1)

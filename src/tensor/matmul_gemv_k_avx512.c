@@ -128,7 +128,8 @@ INLINE int d_offset(tlm_type wt) {
 }
 
 /* Rows [r, r + R) (R <= 16) of token t. */
-INLINE void k_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t) {
+INLINE void k_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t t,
+                         tlm_mm_rows pf) {
     const bool mins = has_mins(wt), k4 = wt == TLM_TYPE_Q4_K || wt == TLM_TYPE_Q5_K;
     const size_t bs = tlm_type_row_size(wt, TLM_QK_K), rsz = a->w_row_size;
     const int dof = d_offset(wt), lines = (int)(bs + 63) / 64 + 1;
@@ -150,8 +151,7 @@ INLINE void k_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, in
         x.bsums = _mm256_loadu_si256((const __m256i *)xb[s].bsums);
         for (int i = 0; i < R; i++) {
             const uint8_t *blk = w + i * rsz + (size_t)s * bs;
-            for (int l = 0; l < lines; l++)
-                _mm_prefetch((const char *)(blk + TLM_GV_PF_DIST * rsz) + 64 * l, TLM_GV_PF_HINT);
+            tlm_avx512_pf_lines(pf, i, (size_t)s * bs, lines);
             __m512i v = k4 ? k4_row(wt == TLM_TYPE_Q5_K, blk, &x, idx) : k16_row(wt, blk, &x, idx);
             _mm512_store_si512(ib[i], v);
             uint16_t d16[2] = {0, 0};
@@ -178,7 +178,8 @@ INLINE void k_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, in
     void name(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {       \
         for (int64_t t = t0; t < t1; t++)                                                   \
             for (int64_t r = r0; r < r1; r += GR)                                           \
-                k_gemv_group(WT, a, r, (int)TLM_MIN(GR, r1 - r), t);                        \
+                k_gemv_group(WT, a, r, (int)TLM_MIN(GR, r1 - r), t,                         \
+                             tlm_avx512_pf_rows(a, r, r1));                                 \
     }
 K_GEMV(tlm_mm_avx512_gemv_q2_K, TLM_TYPE_Q2_K)
 K_GEMV(tlm_mm_avx512_gemv_q3_K, TLM_TYPE_Q3_K)

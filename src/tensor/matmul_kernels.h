@@ -88,6 +88,17 @@ typedef struct tlm_mm_kernels {
     tlm_mm_fn gemm[TLM_TYPE_COUNT]; /* used for chunks of >= TLM_MM_GEMM_MIN tokens */
 } tlm_mm_kernels;
 
+/* Where the calling thread's next chunk starts: its first row and row
+ * size (w NULL: no next chunk).  Set by the dispatcher before each kernel
+ * call; one-token kernels prefetch rows ahead of the ones they multiply,
+ * and at a chunk's end the rows ahead are this thread's next chunk, not
+ * the following rows (another thread's). */
+typedef struct tlm_mm_rows {
+    const uint8_t *w;
+    size_t row_size;
+} tlm_mm_rows;
+extern _Thread_local tlm_mm_rows tlm_mm_next_rows;
+
 /* Token chunks smaller than this go through gemv token by token: packing a
  * weight panel only pays when it is reused. */
 #define TLM_MM_GEMM_MIN 3
