@@ -30,10 +30,13 @@
  * activations with vpdpbusd), so W is read from memory once per chunk of
  * up to 256 tokens.
  *
- * Threading: rows are cut into fixed 64-row chunks (and tokens into fixed
- * chunks) claimed by the pool's threads; each output is computed by one
- * thread with arithmetic that does not depend on the chunk owner, so results
- * are bitwise identical for any thread count.
+ * Threading: rows are cut into fixed chunks of 64 rows (one-token products
+ * of large matrices: up to 1024) and tokens into fixed chunks, claimed by
+ * the pool's threads; each output is computed by one thread with
+ * arithmetic that does not depend on the chunk owner, so results are
+ * bitwise identical for any thread count.  A thread claims its next chunk
+ * before running the current one, so the one-token kernels can prefetch
+ * into it.
  */
 #ifndef TLM_TENSOR_MATMUL_H
 #define TLM_TENSOR_MATMUL_H
