@@ -103,8 +103,9 @@ extern _Thread_local tlm_mm_rows tlm_mm_next_rows;
  * weight panel only pays when it is reused. */
 #define TLM_MM_GEMM_MIN 3
 
-/* Row chunk: kernels are called with at most this many rows, starting at a
- * multiple of it. */
+/* Row chunk: gemm kernels are called with at most this many rows, starting
+ * at a multiple of it; gemv kernels with a multiple of it (up to 16 times,
+ * matmul.c's chunk_rows_for), starting at a multiple of it. */
 #define TLM_MM_CHUNK_ROWS 64
 
 /* Token chunk of the many-token products (a multiple of TLM_MM_PANEL_TILE):
