@@ -59,9 +59,10 @@ tlm_avx512_pf_rows(const tlm_mm_args *a, int64_t r, int64_t r1) {
 
 /* Prefetches n lines from byte `ofs` of row i of pf.  A hint may point
  * past the matrix (a next chunk shorter than 16 rows), so the address is
- * formed in integers.  Both helpers are forced inline: left to itself,
- * GCC 12 inlined neither and dropped the prefetches altogether (no
- * prefetcht1 in the object), which cost a third of the bandwidth. */
+ * formed in integers.  Both helpers are forced inline: a prefetch has no
+ * side effect GCC can see, so an out-of-line function that only prefetches
+ * is pure to it and GCC 12 deleted every call (no prefetcht1 in the
+ * object), which cost a third of the bandwidth. */
 static inline __attribute__((always_inline)) void
 tlm_avx512_pf_lines(tlm_mm_rows pf, int i, size_t ofs, int n) {
     if (!pf.w) return;
