@@ -56,6 +56,14 @@ char *tlm_strndup(const char *s, size_t n) {
 
 char *tlm_strdup(const char *s) { return tlm_strndup(s, strlen(s)); }
 
+char *tlm_model_name_of_path(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && !strcmp(base + n - 5, ".gguf")) n -= 5;
+    return tlm_strndup(base, n);
+}
+
 tlm_status tlm_buf_reserve(tlm_buf *b, size_t extra) {
     if (b->cap - b->len > extra) return TLM_OK;
     size_t want = b->len + extra + 1;

@@ -46,6 +46,10 @@ void *tlm_calloc(size_t n, size_t size);
 void *tlm_realloc(void *p, size_t n);
 char *tlm_strdup(const char *s);
 char *tlm_strndup(const char *s, size_t n);
+/* The file name of path without its directory and without a trailing
+ * ".gguf": the name a model file goes by (server ids, eval targets).
+ * Caller frees; NULL when out of memory. */
+char *tlm_model_name_of_path(const char *path);
 
 /* Checked arithmetic: return false on overflow. */
 static inline bool tlm_mul_u64(uint64_t a, uint64_t b, uint64_t *out) {

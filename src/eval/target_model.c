@@ -7,6 +7,8 @@
  */
 #include "eval/target_model.h"
 
+#include "core/util.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,14 +147,6 @@ static tlm_status model_generate(void *ud, const tlm_eval_request *req, tlm_eval
 
 /* ---- Life cycle ---- */
 
-static char *name_from_path(const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(base);
-    if (n > 5 && !strcmp(base + n - 5, ".gguf")) n -= 5;
-    return tlm_strndup(base, n);
-}
-
 tlm_status tlm_eval_model_target_create(const tlm_eval_model_config *cfg, tlm_eval_target *out,
                                         tlm_error *err) {
     if (!cfg || !cfg->path || !out)
@@ -161,7 +155,7 @@ tlm_status tlm_eval_model_target_create(const tlm_eval_model_config *cfg, tlm_ev
     model_target *m = tlm_calloc(1, sizeof *m);
     if (!m) return tlm_error_set(err, TLM_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&m->mu, NULL);
-    m->name = cfg->name ? tlm_strdup(cfg->name) : name_from_path(cfg->path);
+    m->name = cfg->name ? tlm_strdup(cfg->name) : tlm_model_name_of_path(cfg->path);
     m->n_threads = cfg->n_threads;
     struct stat sb;
     m->file_bytes = stat(cfg->path, &sb) == 0 ? (int64_t)sb.st_size : -1;

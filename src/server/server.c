@@ -6,20 +6,13 @@
  */
 #include "server/server.h"
 
+#include "core/util.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The file name without directory and ".gguf". */
-static char *id_from_path(const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(base);
-    if (n > 5 && !strcmp(base + n - 5, ".gguf")) n -= 5;
-    return tlm_strndup(base, n);
-}
 
 static tlm_status init_models(tlm_srv *s, tlm_error *err) {
     s->models = tlm_calloc((size_t)s->p.n_models, sizeof *s->models);
@@ -30,7 +23,7 @@ static tlm_status init_models(tlm_srv *s, tlm_error *err) {
         const char *path = s->p.models[i], *name = s->p.names ? s->p.names[i] : NULL;
         m->index = i;
         m->path = tlm_strdup(path);
-        m->id = name ? tlm_strdup(name) : id_from_path(path);
+        m->id = name ? tlm_strdup(name) : tlm_model_name_of_path(path);
         if (!m->path || !m->id) return tlm_error_set(err, TLM_ERR_NOMEM, "out of memory");
         for (int k = 0; k < i; k++)
             if (!strcmp(s->models[k].id, m->id))

@@ -1,4 +1,4 @@
-/* test_util.c - status table, error records and the growable buffer. */
+/* test_util.c - status table, error records, the growable buffer, model names. */
 #include "core/util.h"
 #include "test.h"
 
@@ -34,5 +34,20 @@ TEST(checked_math) {
     ASSERT_EQ(tlm_pad_u64(33, 32), 64);
 }
 
+TEST(model_name_of_path) {
+    static const char *const cases[][2] = {
+        {"/models/qwen2.5-0.5b-q4_k_m.gguf", "qwen2.5-0.5b-q4_k_m"},
+        {"gemma.gguf", "gemma"},
+        {"dir/notes.txt", "notes.txt"},
+        {".gguf", ".gguf"}, /* nothing would be left: kept whole */
+        {"a/b/", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = tlm_model_name_of_path(cases[i][0]);
+        ASSERT_STR_EQ(n, cases[i][1]);
+        tlm_free(n);
+    }
+}
+
 TEST_MAIN(TEST_ENTRY(status_strings), TEST_ENTRY(error_set_formats_and_returns_code),
-          TEST_ENTRY(buf_grows), TEST_ENTRY(checked_math))
+          TEST_ENTRY(buf_grows), TEST_ENTRY(checked_math), TEST_ENTRY(model_name_of_path))
