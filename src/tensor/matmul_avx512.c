@@ -540,10 +540,7 @@ INLINE void leg_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, 
 
 #define LEG_GEMV(name, T)                                                                   \
     static void name(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) { \
-        for (int64_t t = t0; t < t1; t++)                                                   \
-            for (int64_t r = r0; r < r1; r += GV_ROWS)                                      \
-                leg_gemv_group(T, a, r, (int)TLM_MIN(GV_ROWS, r1 - r), t,                   \
-                               tlm_avx512_pf_rows(a, r, r1));                               \
+        TLM_AVX512_GEMV_GROUPS(leg_gemv_group, T, a, r0, r1, t0, t1);                        \
     }
 LEG_GEMV(gemv_q4_0, TLM_TYPE_Q4_0)
 LEG_GEMV(gemv_q4_1, TLM_TYPE_Q4_1)

@@ -14,6 +14,7 @@
 #ifndef TLM_TENSOR_MATMUL_AVX512_H
 #define TLM_TENSOR_MATMUL_AVX512_H
 
+#include "core/util.h"
 #include "tensor/matmul_kernels.h"
 
 #include <immintrin.h>
@@ -56,6 +57,15 @@ tlm_avx512_pf_rows(const tlm_mm_args *a, int64_t r, int64_t r1) {
         return (tlm_mm_rows){a->w + (size_t)(r + TLM_AVX512_GV_ROWS) * a->w_row_size, a->w_row_size};
     return tlm_mm_next_rows;
 }
+
+/* The body of a one-token kernel: rows [r0, r1) of tokens [t0, t1) in
+ * groups of 16, each group told which rows to prefetch.  group(WT, a, r,
+ * R, t, pf) is the kernel's group function (always inline). */
+#define TLM_AVX512_GEMV_GROUPS(group, WT, a, r0, r1, t0, t1)                                   \
+    for (int64_t t_ = (t0); t_ < (t1); t_++)                                                \
+        for (int64_t r_ = (r0); r_ < (r1); r_ += TLM_AVX512_GV_ROWS)                        \
+            group(WT, a, r_, (int)TLM_MIN(TLM_AVX512_GV_ROWS, (r1) - r_), t_,                \
+                  tlm_avx512_pf_rows(a, r_, r1))
 
 /* Prefetches n lines from byte `ofs` of row i of pf.  A hint may point
  * past the matrix (a next chunk shorter than 16 rows), so the address is

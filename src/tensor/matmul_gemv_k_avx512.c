@@ -176,10 +176,7 @@ INLINE void k_gemv_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, in
 
 #define K_GEMV(name, WT)                                                                    \
     void name(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {       \
-        for (int64_t t = t0; t < t1; t++)                                                   \
-            for (int64_t r = r0; r < r1; r += GR)                                           \
-                k_gemv_group(WT, a, r, (int)TLM_MIN(GR, r1 - r), t,                         \
-                             tlm_avx512_pf_rows(a, r, r1));                                 \
+        TLM_AVX512_GEMV_GROUPS(k_gemv_group, WT, a, r0, r1, t0, t1);                         \
     }
 K_GEMV(tlm_mm_avx512_gemv_q2_K, TLM_TYPE_Q2_K)
 K_GEMV(tlm_mm_avx512_gemv_q3_K, TLM_TYPE_Q3_K)
