@@ -50,6 +50,16 @@ double tlm_report_num(const json_t *o, const char *key) {
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+bool tlm_report_determinism(const tlm_eval_report *r, size_t t, int *identical, int *runs) {
+    const json_t *info = json_object_get(r->target_stats[t], "info");
+    double n = tlm_report_num(info, "determinism_runs");
+    double same = tlm_report_num(info, "determinism_identical");
+    if (isnan(n) || isnan(same)) return false;
+    *identical = (int)same;
+    *runs = (int)n;
+    return true;
+}
+
 void tlm_report_fmt(char *buf, size_t cap, double v, char kind) {
     if (isnan(v) || v < 0) {
         snprintf(buf, cap, "\xe2\x80\x93");

@@ -84,6 +84,9 @@ tlm_status tlm_eval_report_write_dir(const tlm_eval_report *r, const char *dir, 
 
 /* Number from a JSON object; NAN when missing or null. */
 double tlm_report_num(const json_t *o, const char *key);
+/* Target t's determinism probe (identical runs out of runs); false when
+ * its info has none. */
+bool tlm_report_determinism(const tlm_eval_report *r, size_t t, int *identical, int *runs);
 /* Appends s with &, <, >, ", ' escaped. */
 tlm_status tlm_report_html_escape(tlm_buf *out, const char *s);
 /* A value with a unit for tables: "1.23 s", "456 MiB", "–" for NAN.

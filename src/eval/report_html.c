@@ -109,17 +109,14 @@ static void metrics_table(const tlm_eval_report *r, tlm_buf *out) {
     }
     tlm_buf_appendf(out, "<tr><td>Determinism (same prompt and seed)</td>");
     for (size_t t = 0; t < r->n_targets; t++) {
-        const json_t *info = json_object_get(r->target_stats[t], "info");
-        double runs = tlm_report_num(info, "determinism_runs");
-        double same = tlm_report_num(info, "determinism_identical");
-        tlm_report_mark m = isnan(runs) || isnan(same)
-                                ? TLM_MARK_NONE
-                                : tlm_report_mark_determinism((int)same, (int)runs);
+        int same = 0, runs = 0;
+        tlm_report_mark m = tlm_report_determinism(r, t, &same, &runs)
+                                ? tlm_report_mark_determinism(same, runs)
+                                : TLM_MARK_NONE;
         if (m == TLM_MARK_NONE) tlm_buf_appendf(out, "<td class=\"num note\">\xe2\x80\x93</td>");
         else
             tlm_buf_appendf(out, "<td class=\"num %s\">%s %d/%d identical</td>",
-                            tlm_report_mark_name(m), glyph(m), (int)same,
-                            (int)runs);
+                            tlm_report_mark_name(m), glyph(m), same, runs);
     }
     tlm_buf_appendf(out, "</tr>\n</table>\n");
 }

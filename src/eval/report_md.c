@@ -85,16 +85,14 @@ static void metrics_table(const tlm_eval_report *r, tlm_buf *out) {
     }
     tlm_buf_appendf(out, "| Determinism (same prompt and seed) |");
     for (size_t t = 0; t < r->n_targets; t++) {
-        const json_t *info = json_object_get(r->target_stats[t], "info");
-        double runs = tlm_report_num(info, "determinism_runs");
-        double same = tlm_report_num(info, "determinism_identical");
-        if (isnan(runs) || isnan(same)) {
+        int same, runs;
+        if (!tlm_report_determinism(r, t, &same, &runs)) {
             tlm_buf_appendf(out, " \xe2\x80\x93 |");
             continue;
         }
         tlm_buf_appendf(out, " %s %d/%d identical |",
-                        tlm_report_mark_symbol(tlm_report_mark_determinism((int)same, (int)runs)),
-                        (int)same, (int)runs);
+                        tlm_report_mark_symbol(tlm_report_mark_determinism(same, runs)), same,
+                        runs);
     }
     tlm_buf_appendf(out, "\n\n");
 }
