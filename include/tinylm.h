@@ -89,6 +89,10 @@ typedef struct tlm_sampler tlm_sampler; /* one sampling chain with its own RNG *
 typedef struct tlm_model_params {
     int32_t n_threads;     /* threads for load-time work and warm-up; 0 = all cores */
     int warmup;            /* run one tiny forward pass at load (default 0) */
+    int repack;            /* copy weight matrices into the layout of this CPU's fastest
+                              one-token kernels (default 1; same results, faster decoding,
+                              the file's pages released); 0, or TLM_REPACK=0 in the
+                              environment, multiplies straight from the mapping */
 } tlm_model_params;
 
 TLM_API tlm_model_params tlm_model_default_params(void);

@@ -18,6 +18,7 @@
 #include "tensor/matmul.h"
 #include "tensor/ops_kernels.h"
 #include "tensor/quant.h"
+#include "tensor/repack.h"
 #include "tensor/simd.h"
 
 #include <stdio.h>
@@ -121,6 +122,7 @@ static double read_bandwidth(tlm_pool *pool, bw_job *j, int reps) {
 
 typedef struct result {
     double gbs, best_gbs, ms, gflops;
+    bool x16;
 } result;
 
 /* Byte holding the low mantissa bits of each block's scale (of one value
@@ -161,22 +163,48 @@ static void *make_weights(tlm_type type, shape s) {
     return w;
 }
 
+/* Packs w into the X16 layout where the engine would (tlm_matmul_x16_pays,
+ * TLM_REPACK not 0), so the figures are those of the weights a model
+ * multiplies; returns the weights to use (w itself, or the packed copy
+ * with w freed) and sets *layout. */
+static void *engine_layout(tlm_type type, shape s, void *w, tlm_mm_layout *layout) {
+    const char *env = getenv("TLM_REPACK");
+    *layout = TLM_MM_GGUF;
+    if (!w || (env && !strcmp(env, "0")) || !tlm_matmul_x16_pays(type, s.rows, s.cols)) return w;
+    void *x = alloc_huge(tlm_x16_row_size(type, s.cols) * (size_t)s.rows);
+    if (!x) return w;
+    tlm_x16_pack(type, w, s.rows, s.cols, x);
+    free(w);
+    *layout = TLM_MM_X16;
+    return x;
+}
+
+static void mm(tlm_pool *pool, tlm_type type, tlm_mm_layout layout, const void *w, int64_t rows,
+               int64_t cols, const float *x, int64_t n_tok, float *y, void *scratch) {
+    tlm_matmul_op op = {type, w, rows, y, layout};
+    tlm_matmul_multi(pool, &op, 1, cols, x, n_tok, scratch);
+}
+
 static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result *res) {
     int64_t gemm_rows = TLM_MIN(s.rows, quick ? 2048 : 4096);
-    void *w = make_weights(type, s);
+    tlm_mm_layout lay;
+    void *w = engine_layout(type, s, make_weights(type, s), &lay);
     float *x = malloc(sizeof(float) * (size_t)(s.cols * GEMM_TOKENS));
     float *y = malloc(sizeof(float) * (size_t)(s.rows * 2 + gemm_rows * GEMM_TOKENS));
     void *scratch = malloc(tlm_matmul_scratch_size(type, s.cols, GEMM_TOKENS) + 1);
     bool ok = w && x && y && scratch;
     if (ok) {
         for (int64_t i = 0; i < s.cols * GEMM_TOKENS; i++) x[i] = frand();
-        size_t wbytes = tlm_type_row_size(type, (uint64_t)s.cols) * (size_t)s.rows;
+        size_t wbytes = (lay == TLM_MM_X16 ? tlm_x16_row_size(type, s.cols)
+                                           : tlm_type_row_size(type, (uint64_t)s.cols)) *
+                        (size_t)s.rows;
+        res->x16 = lay == TLM_MM_X16;
         uint64_t t[64], spent = 0;
         int n = 0, min_reps = quick ? 3 : 5;
-        tlm_matmul(pool, type, w, s.rows, s.cols, x, 1, y, scratch); /* warm up */
+        mm(pool, type, lay, w, s.rows, s.cols, x, 1, y, scratch); /* warm up */
         while (n < 64 && (n < min_reps || spent < 300000000ull)) {
             uint64_t t0 = tlm_time_ns();
-            tlm_matmul(pool, type, w, s.rows, s.cols, x, 1, y, scratch);
+            mm(pool, type, lay, w, s.rows, s.cols, x, 1, y, scratch);
             t[n] = tlm_time_ns() - t0;
             spent += t[n++];
         }
@@ -187,7 +215,7 @@ static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result
         n = quick ? 1 : 3;
         for (int r = 0; r < n; r++) {
             uint64_t t0 = tlm_time_ns();
-            tlm_matmul(pool, type, w, gemm_rows, s.cols, x, GEMM_TOKENS, y, scratch);
+            mm(pool, type, lay, w, gemm_rows, s.cols, x, GEMM_TOKENS, y, scratch);
             t[r] = tlm_time_ns() - t0;
         }
         res->gflops = 2.0 * (double)gemm_rows * (double)s.cols * GEMM_TOKENS / (double)median(t, n);
@@ -232,8 +260,8 @@ static void run_table(tlm_pool *pool, bw_job *bwj, const tlm_type *types, int n_
                       bool quick) {
     const shape *shapes = quick ? quick_shapes : all_shapes;
     int n_shapes = quick ? (int)TLM_ARRAY_LEN(quick_shapes) : (int)TLM_ARRAY_LEN(all_shapes);
-    printf("%-5s %15s %9s %9s %10s %8s %8s %9s %14s\n", "type", "cols x rows", "MB", "1-tok ms",
-           "1-tok GB/s", "read bw", "% of bw", "best GB/s", "512-tok GFLOP/s");
+    printf("%-5s %15s %9s %9s %10s %8s %8s %9s %14s %6s\n", "type", "cols x rows", "MB", "1-tok ms",
+           "1-tok GB/s", "read bw", "% of bw", "best GB/s", "512-tok GFLOP/s", "layout");
     for (int ti = 0; ti < n_types; ti++) {
         for (int si = 0; si < n_shapes; si++) {
             shape s = shapes[si];
@@ -244,15 +272,15 @@ static void run_table(tlm_pool *pool, bw_job *bwj, const tlm_type *types, int n_
                 printf("%-5s %15s %9s   (cols not a multiple of the block)\n", name, dims, "-");
                 continue;
             }
-            double mb = (double)tlm_type_row_size(types[ti], (uint64_t)s.cols) * (double)s.rows / 1e6;
             double bw = read_bandwidth(pool, bwj, 3);
             result r;
             if (!bench_one(pool, types[ti], s, quick, &r)) {
-                printf("%-5s %15s %9.1f   (out of memory)\n", name, dims, mb);
+                printf("%-5s %15s %9s   (out of memory)\n", name, dims, "-");
                 continue;
             }
-            printf("%-5s %15s %9.1f %9.3f %10.1f %8.1f %7.0f%% %9.1f %14.1f\n", name, dims, mb,
-                   r.ms, r.gbs, bw, 100.0 * r.gbs / bw, r.best_gbs, r.gflops);
+            printf("%-5s %15s %9.1f %9.3f %10.1f %8.1f %7.0f%% %9.1f %14.1f %6s\n", name, dims,
+                   r.gbs * r.ms, r.ms, r.gbs, bw, 100.0 * r.gbs / bw, r.best_gbs, r.gflops,
+                   r.x16 ? "x16" : "gguf");
             fflush(stdout);
         }
     }

@@ -47,6 +47,8 @@ static int online_cpus(void) {
     return n > 0 ? (int)n : 1;
 }
 
+int tlm_pool_default_threads(void) { return TLM_MIN(online_cpus(), TLM_POOL_MAX_THREADS); }
+
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

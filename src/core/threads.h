@@ -40,6 +40,10 @@ typedef void (*tlm_pool_fn)(void *arg, int ith, int nth);
  * TLM_ERR_INTERNAL (thread creation failed); then *out is NULL. */
 tlm_status tlm_pool_create(int n_threads, tlm_pool **out);
 
+/* The thread count for "all cores": the CPUs this process may run on,
+ * at most TLM_POOL_MAX_THREADS. */
+int tlm_pool_default_threads(void);
+
 /* Stops and joins the workers.  NULL is a no-op.  Must not be called while
  * a tlm_pool_run() on the same pool is in progress. */
 void tlm_pool_free(tlm_pool *pool);

@@ -22,16 +22,11 @@ tlm_ctx_params tlm_ctx_default_params(void) {
         .n_ctx = 0, .n_batch = 512, .n_seq_max = 1, .n_threads = 0, .kv_type = TLM_KV_F16};
 }
 
-static int32_t default_threads(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > TLM_POOL_MAX_THREADS ? TLM_POOL_MAX_THREADS : (int32_t)n;
-}
-
 static tlm_status resolve_params(const tlm_model *m, tlm_ctx_params *p, tlm_error *err) {
     if (p->n_ctx == 0) p->n_ctx = TLM_MIN(4096, m->hp.n_ctx_train);
     if (p->n_batch == 0) p->n_batch = 512;
     if (p->n_seq_max == 0) p->n_seq_max = 1;
-    if (p->n_threads == 0) p->n_threads = default_threads();
+    if (p->n_threads == 0) p->n_threads = tlm_pool_default_threads();
     if (p->n_ctx < 1 || p->n_ctx > (1 << 24))
         return tlm_error_set(err, TLM_ERR_INVALID_ARG, "ctx: n_ctx must be in [1, %d], got %d",
                              1 << 24, p->n_ctx);

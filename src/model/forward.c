@@ -25,6 +25,7 @@
 #include "model/layer_ops.h"
 #include "tensor/matmul.h"
 #include "tensor/quant.h"
+#include "tensor/repack.h"
 
 #include <math.h>
 #include <string.h>
@@ -44,8 +45,7 @@ static void run(fwd *f, tlm_pool_fn fn, int64_t work) {
 }
 
 static void matmul(fwd *f, const tlm_weight *w, const float *x, int32_t n, float *y) {
-    tlm_status st = tlm_matmul(f->ctx->pool, w->type, w->data, w->rows, w->cols, x, n, y,
-                               f->ctx->mm_scratch);
+    tlm_status st = tlm_weight_matmul(f->ctx->pool, w, 0, w->rows, x, n, y, f->ctx->mm_scratch);
     TLM_ASSERT(st == TLM_OK);
 }
 
@@ -60,10 +60,15 @@ static void step_embed(void *arg, int ith, int nth) {
     tlm_pool_split(f->n, 1, ith, nth, &lo, &hi);
     for (int64_t b = lo; b < hi; b++) {
         float *x = c->x + b * D;
-        const uint8_t *row = (const uint8_t *)m->tok_embd.data +
-                             (size_t)f->batch->token[b] * m->tok_embd.row_size;
-        if (m->tok_embd.type == TLM_TYPE_F32) memcpy(x, row, sizeof(float) * (size_t)D);
-        else tlm_dequantize_row(m->tok_embd.type, row, x, D);
+        const tlm_weight *e = &m->tok_embd;
+        tlm_token tok = f->batch->token[b];
+        if (e->layout == TLM_MM_X16) {
+            tlm_x16_dequantize_row(e->type, e->data, D, tok, x);
+        } else {
+            const uint8_t *row = (const uint8_t *)e->data + (size_t)tok * e->row_size;
+            if (e->type == TLM_TYPE_F32) memcpy(x, row, sizeof(float) * (size_t)D);
+            else tlm_dequantize_row(e->type, row, x, D);
+        }
         if (m->arch->scale_embd) {
             float s = sqrtf((float)D);
             for (int64_t i = 0; i < D; i++) x[i] *= s;

@@ -31,8 +31,7 @@ static void slice(const tlm_weight *w, const float *x, float *y, int ith, int nt
     int64_t lo, hi;
     tlm_pool_split(w->rows, SLICE_ALIGN, ith, nth, &lo, &hi);
     if (lo == hi) return;
-    tlm_status st = tlm_matmul(NULL, w->type, (const uint8_t *)w->data + (size_t)lo * w->row_size,
-                               hi - lo, w->cols, x, 1, y + lo, scratch);
+    tlm_status st = tlm_weight_matmul(NULL, w, lo, hi, x, 1, y + lo, scratch);
     TLM_ASSERT(st == TLM_OK);
 }
 

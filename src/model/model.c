@@ -20,9 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 tlm_model_params tlm_model_default_params(void) {
-    return (tlm_model_params){.n_threads = 0, .warmup = 0};
+    return (tlm_model_params){.n_threads = 0, .warmup = 0, .repack = 1};
 }
 
 /* ---- Tensor binding ---- */
@@ -80,8 +81,10 @@ static tlm_status bind_matrix(binder *b, const char *name, int64_t rows, int64_t
     return TLM_OK;
 }
 
-/* A vector of n floats: used in place when stored as F32, else converted
- * into a buffer the model owns (norms and biases are tiny). */
+/* A vector of n floats, copied (converted if not F32) into a buffer the
+ * model owns: norms and biases are tiny, and read in place they would keep
+ * file pages resident around them (the page cache may map a file in 2 MiB
+ * pages) that packed weights have let go. */
 static tlm_status bind_vector(binder *b, const char *name, int64_t n, bool required,
                               const float **out) {
     tlm_status st;
@@ -90,12 +93,8 @@ static tlm_status bind_vector(binder *b, const char *name, int64_t n, bool requi
     if (!t) return st;
     if ((int64_t)t->ne[0] != n || t->ne[1] != 1 || t->ne[2] != 1 || t->ne[3] != 1)
         return shape_error(b, t, name, n, 0);
-    if (t->type == TLM_TYPE_F32) {
-        *out = t->data;
-        return TLM_OK;
-    }
     const tlm_quant_traits *qt = tlm_quant_info(t->type);
-    if (!qt || !qt->to_float)
+    if (t->type != TLM_TYPE_F32 && (!qt || !qt->to_float))
         return tlm_error_set(b->err, TLM_ERR_UNSUPPORTED, "model: tensor %s has type %s, which "
                              "cannot be converted to f32", name, tlm_type_info(t->type)->name);
     tlm_model *m = b->m;
@@ -105,7 +104,8 @@ static tlm_status bind_vector(binder *b, const char *name, int64_t n, bool requi
     float *v = tlm_malloc(sizeof(float) * (size_t)n);
     if (!v) return tlm_error_set(b->err, TLM_ERR_NOMEM, "model: out of memory");
     m->owned[m->n_owned++] = v;
-    qt->to_float(t->data, v, n);
+    if (t->type == TLM_TYPE_F32) memcpy(v, t->data, sizeof(float) * (size_t)n);
+    else qt->to_float(t->data, v, n);
     *out = v;
     return TLM_OK;
 }
@@ -258,6 +258,7 @@ tlm_status tlm_model_load(const char *path, const tlm_model_params *params, tlm_
     tlm_status st;
     if ((st = tlm_gguf_open(path, &m->gguf, err)) || (st = find_arch(m, err)) ||
         (st = tlm_hparams_read(m->gguf, m->arch, &m->hp, err)) || (st = bind_all(m, err)) ||
+        (st = tlm_model_pack(m, &p, err)) ||
         (st = copy_meta_strings(m, err)) || (st = load_vocab(m, err)) ||
         (st = set_names(m, path, err)) || (p.warmup && (st = warm_up(m, &p, err)))) {
         tlm_model_free(m);
@@ -276,6 +277,7 @@ void tlm_model_free(tlm_model *m) {
     for (int32_t i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    if (m->packed) munmap(m->packed, m->packed_size);
     tlm_vocab_free(m->vocab);
     tlm_gguf_free(m->gguf);
     free(m->path);

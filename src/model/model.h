@@ -16,6 +16,7 @@
 #define TLM_MODEL_MODEL_H
 
 #include "gguf/gguf.h"
+#include "tensor/matmul.h"
 #include "tensor/types.h"
 #include "tinylm.h"
 #include "tokenizer/tokenizer.h"
@@ -74,8 +75,19 @@ typedef struct tlm_weight {
     tlm_type type;
     const void *data;       /* borrowed from the mapping */
     int64_t rows, cols;     /* GGUF ne[1], ne[0] */
-    size_t row_size;        /* bytes per row */
+    size_t row_size;        /* bytes per row (of the layout) */
+    tlm_mm_layout layout;   /* GGUF as mapped, or X16 in the model's packed arena */
 } tlm_weight;
+
+/* y = rows [lo, hi) of w times the n_tok rows of x (lo a multiple of 64,
+ * y n_tok x (hi - lo)); see tlm_matmul_multi. */
+static inline tlm_status tlm_weight_matmul(tlm_pool *pool, const tlm_weight *w, int64_t lo,
+                                           int64_t hi, const float *x, int64_t n_tok, float *y,
+                                           void *scratch) {
+    tlm_matmul_op op = {w->type, (const uint8_t *)w->data + (size_t)lo * w->row_size, hi - lo, y,
+                        w->layout};
+    return tlm_matmul_multi(pool, &op, 1, w->cols, x, n_tok, scratch);
+}
 
 typedef struct tlm_layer {
     const float *attn_norm;        /* (n_embd) */
@@ -113,7 +125,14 @@ struct tlm_model {
     bool synth;
     uint64_t n_params, size;
     tlm_model_ext grammar;         /* the grammar vocabulary (src/grammar/structured.c) */
+    void *packed;                  /* X16 copies of weights (pack.c), owned; munmap */
+    size_t packed_size;
 };
+
+/* Packs the weights the active kernels multiply faster in the X16 layout
+ * (pack.c) unless p->repack is 0 or TLM_REPACK=0; called by
+ * tlm_model_load once the tensors are bound. */
+tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *err);
 
 /* The model's vocabulary (borrowed). */
 const tlm_vocab *tlm_model_vocab(const tlm_model *model);

@@ -344,11 +344,6 @@ tlm_quantize_params tlm_quantize_default_params(void) {
     return p;
 }
 
-static int online_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > TLM_POOL_MAX_THREADS ? TLM_POOL_MAX_THREADS : (int)n;
-}
-
 /* Layer count and grouped-query factor from the architecture's keys; left
  * 0 when absent (the plan then counts tensors). */
 static void read_hparams(const tlm_gguf *g, tlm_quant_plan_params *pp) {
@@ -470,7 +465,7 @@ tlm_status tlm_quantize_model(const char *in_path, const char *out_path, const c
     tlm_type *types = NULL;
     size_t n_fallback = 0;
     int n_threads =
-        params->n_threads > 0 ? TLM_MIN(params->n_threads, TLM_POOL_MAX_THREADS) : online_cpus();
+        params->n_threads > 0 ? TLM_MIN(params->n_threads, TLM_POOL_MAX_THREADS) : tlm_pool_default_threads();
     tlm_status st = tlm_gguf_open(in_path, &in, err);
     if (st) goto done;
     if ((st = tlm_quantize_plan_file(in, recipe, params->pure, &types, &n_fallback, err)))

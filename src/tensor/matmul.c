@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "tensor/matmul_kernels.h"
 #include "tensor/quant.h"
+#include "tensor/repack.h"
 
 #include <sched.h>
 #include <stdatomic.h>
@@ -109,6 +110,8 @@ size_t tlm_matmul_scratch_size(tlm_type wtype, int64_t cols, int64_t n_tok) {
 typedef struct mm_op {
     tlm_mm_args a;
     tlm_mm_fn gemv, gemm;
+    bool x16;               /* W is X16: gemm (and gemv if stage_gemv) read it unpacked */
+    bool stage_gemv;
     int64_t chunk_rows, n_row_chunks, first, n_chunks;
 } mm_op;
 
@@ -157,6 +160,35 @@ static void wait_done(atomic_llong *done, int64_t n, unsigned spin_pauses) {
 
 _Thread_local tlm_mm_rows tlm_mm_next_rows;
 
+/* X16 weights for a kernel that reads the GGUF layout: each group of 16
+ * rows is unpacked into this thread's buffer and the kernel runs on it,
+ * writing the group's outputs in place (y is offset, its row stride kept).
+ * The kernels' bits do not depend on which rows a call covers, so this
+ * gives the bits of the GGUF product. */
+#define STAGE_BYTES (512 * 1024)
+static _Thread_local _Alignas(64) uint8_t tls_stage[STAGE_BYTES];
+
+static void run_staged(const mm_op *op, tlm_mm_fn fn, int64_t r0, int64_t r1, int64_t t0,
+                       int64_t t1) {
+    const tlm_mm_args *a = &op->a;
+    tlm_mm_args g = *a;
+    g.w = tls_stage;
+    g.w_row_size = tlm_type_row_size(a->wtype, (uint64_t)a->cols);
+    tlm_mm_next_rows = (tlm_mm_rows){0};
+    for (int64_t r = r0; r < r1; r += TLM_X16_ROWS) {
+        tlm_x16_unpack(a->wtype, a->w + (size_t)r * a->w_row_size, a->cols, tls_stage);
+        g.y = a->y + r;
+        fn(&g, 0, TLM_X16_ROWS, t0, t1);
+    }
+}
+
+bool tlm_matmul_x16_pays(tlm_type wtype, int64_t rows, int64_t cols) {
+    const tlm_mm_kernels *k = tlm_mm_kernels_get(tlm_simd_active());
+    return k && k->gemv_x16[wtype] && tlm_x16_has(wtype) && rows > 0 &&
+           rows % TLM_X16_ROWS == 0 && tlm_x16_row_size(wtype, cols) > 0 &&
+           TLM_X16_ROWS * tlm_type_row_size(wtype, (uint64_t)cols) <= STAGE_BYTES;
+}
+
 /* The op of chunk c, with c made relative to it. */
 static const mm_op *op_of(const mm_job *j, int64_t *c) {
     const mm_op *op = j->ops;
@@ -180,9 +212,13 @@ static void run_chunk(const mm_job *j, int64_t c, int64_t nc) {
     int64_t r0 = rc * op->chunk_rows, r1 = TLM_MIN(a->rows, r0 + op->chunk_rows);
     int64_t t0 = tc * CHUNK_TOKS, t1 = TLM_MIN(a->n_tok, t0 + CHUNK_TOKS);
     if (t1 - t0 >= TLM_MM_GEMM_MIN) {
-        op->gemm(a, r0, r1, t0, t1);
+        if (op->x16) run_staged(op, op->gemm, r0, r1, t0, t1);
+        else op->gemm(a, r0, r1, t0, t1);
     } else {
-        for (int64_t t = t0; t < t1; t++) op->gemv(a, r0, r1, t, t + 1);
+        for (int64_t t = t0; t < t1; t++) {
+            if (op->stage_gemv) run_staged(op, op->gemv, r0, r1, t, t + 1);
+            else op->gemv(a, r0, r1, t, t + 1);
+        }
     }
 }
 
@@ -252,7 +288,11 @@ static int64_t chunk_rows_for(int64_t rows, int64_t n_tok, int n_threads) {
 }
 
 static bool op_ok(const tlm_matmul_op *op, int64_t cols) {
-    return tlm_matmul_check(op->wtype, cols, NULL) == TLM_OK && op->rows > 0 && op->w && op->y;
+    if (tlm_matmul_check(op->wtype, cols, NULL) != TLM_OK || op->rows <= 0 || !op->w || !op->y)
+        return false;
+    if (op->layout == TLM_MM_GGUF) return true;
+    return op->layout == TLM_MM_X16 && tlm_x16_has(op->wtype) && op->rows % TLM_X16_ROWS == 0 &&
+           TLM_X16_ROWS * tlm_type_row_size(op->wtype, (uint64_t)cols) <= STAGE_BYTES;
 }
 
 /* Runs ops that share one activation type as a single pool step. */
@@ -267,12 +307,15 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
     for (int i = 0; i < n_ops; i++) {
         mm_op *op = &j.ops[i];
         tlm_type wt = ops[i].wtype;
-        op->gemv = k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt];
+        op->x16 = ops[i].layout == TLM_MM_X16;
+        op->stage_gemv = op->x16 && !k->gemv_x16[wt];
+        op->gemv = op->x16 && k->gemv_x16[wt] ? k->gemv_x16[wt] : k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt];
         op->gemm = k->gemm[wt] ? k->gemm[wt] : ks->gemm[wt];
         /* The panel belongs to the table whose gemm runs. */
         if (n_tok >= TLM_MM_GEMM_MIN && k->gemm[wt] && act != TLM_TYPE_F32) j.prep = k->prep_gemm;
         op->a = (tlm_mm_args){
-            .wtype = wt, .w = ops[i].w, .w_row_size = tlm_type_row_size(wt, (uint64_t)cols),
+            .wtype = wt, .w = ops[i].w,
+            .w_row_size = op->x16 ? tlm_x16_row_size(wt, cols) : tlm_type_row_size(wt, (uint64_t)cols),
             .rows = ops[i].rows, .cols = cols, .n_tok = n_tok, .x = x, .act_type = act,
             .y = ops[i].y,
         };
@@ -315,6 +358,6 @@ tlm_status tlm_matmul_multi(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops,
 
 tlm_status tlm_matmul(tlm_pool *pool, tlm_type wtype, const void *w, int64_t rows, int64_t cols,
                       const float *x, int64_t n_tok, float *y, void *scratch) {
-    tlm_matmul_op op = {wtype, w, rows, y};
+    tlm_matmul_op op = {wtype, w, rows, y, TLM_MM_GGUF};
     return tlm_matmul_multi(pool, &op, 1, cols, x, n_tok, scratch);
 }

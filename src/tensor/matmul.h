@@ -6,7 +6,11 @@
  *
  * W is stored as GGUF stores it (row-major, each row `cols` elements of
  * wtype, row stride tlm_type_row_size(wtype, cols)), typically straight from
- * the memory-mapped file; it is never copied or modified.
+ * the memory-mapped file, and is never modified.  A loader may instead pack
+ * a weight into the X16 layout (tensor/repack.h) where the active path has
+ * one-token kernels for it (tlm_matmul_x16_pays): the results are the same
+ * bits, one-token products are faster, and many-token products unpack it
+ * group by group.
  *
  * Semantics: quantized weight types multiply with activations quantized to
  * their vec_dot_type (quant.h: Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
@@ -45,6 +49,7 @@
 #include "tensor/types.h"
 #include "tinylm.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,12 +76,24 @@ size_t tlm_matmul_scratch_size(tlm_type wtype, int64_t cols, int64_t n_tok);
 tlm_status tlm_matmul(tlm_pool *pool, tlm_type wtype, const void *w, int64_t rows, int64_t cols,
                       const float *x, int64_t n_tok, float *y, void *scratch);
 
+/* How a weight's bytes are arranged. */
+typedef enum tlm_mm_layout {
+    TLM_MM_GGUF = 0,  /* as the file stores it */
+    TLM_MM_X16 = 1,   /* groups of 16 rows interleaved (tlm_x16_pack, tensor/repack.h) */
+} tlm_mm_layout;
+
+/* True when the active kernel path has one-token X16 kernels for wtype
+ * and the shape can be packed (rows % 16 == 0, a row not too wide for the
+ * many-token products' unpacking buffer): a loader's test before packing. */
+bool tlm_matmul_x16_pays(tlm_type wtype, int64_t rows, int64_t cols);
+
 /* One of several products of the same input (see tlm_matmul_multi). */
 typedef struct tlm_matmul_op {
     tlm_type wtype;
-    const void *w;   /* rows x cols, GGUF layout (borrowed) */
+    const void *w;          /* rows x cols (borrowed) */
     int64_t rows;
-    float *y;        /* n_tok x rows (must not overlap x or another op's y) */
+    float *y;               /* n_tok x rows (must not overlap x or another op's y) */
+    tlm_mm_layout layout;   /* of w; X16 only where tlm_matmul_x16_pays */
 } tlm_matmul_op;
 
 /* Computes y_i = W_i x for every op, as tlm_matmul would one by one, with

@@ -39,6 +39,18 @@ void tlm_mm_avx512_gemv_q5_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64
 void tlm_mm_avx512_gemv_q6_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                              int64_t t1);
 
+/* One-token products of X16 weights (repack.h; rows in whole groups). */
+void tlm_mm_avx512_gemv_x16_q8_0(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                                 int64_t t1);
+void tlm_mm_avx512_gemv_x16_q4_0(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                                 int64_t t1);
+void tlm_mm_avx512_gemv_x16_q5_0(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                                 int64_t t1);
+void tlm_mm_avx512_gemv_x16_q4_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                                 int64_t t1);
+void tlm_mm_avx512_gemv_x16_q6_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                                 int64_t t1);
+
 /* Rows per one-token pass: sixteen rows are sixteen memory streams, and
  * their per-block sums fill one zmm (lane = row) for the float steps. */
 #define TLM_AVX512_GV_ROWS 16

@@ -86,6 +86,9 @@ typedef struct tlm_mm_kernels {
     tlm_mm_prep_fn prep_gemm;       /* NULL: the gemm kernels need no panel */
     tlm_mm_fn gemv[TLM_TYPE_COUNT]; /* used for one token at a time */
     tlm_mm_fn gemm[TLM_TYPE_COUNT]; /* used for chunks of >= TLM_MM_GEMM_MIN tokens */
+    /* One token, weights in the X16 layout (repack.h); NULL: the path has
+     * no such kernel, and the dispatcher unpacks X16 groups for gemv. */
+    tlm_mm_fn gemv_x16[TLM_TYPE_COUNT];
 } tlm_mm_kernels;
 
 /* Where the calling thread's next chunk starts: its first row and row

@@ -92,6 +92,11 @@ float tlm_quant_q6_K_dot(int64_t n, const void *x, const void *y);
 void tlm_quant_q8_K_to_float(const void *src, float *dst, int64_t n);
 void tlm_quant_q8_K_from_float(const float *src, void *dst, int64_t n);
 
+/* Q4_K/Q5_K: the 6-bit scale and min of sub-block j from the 12 packed
+ * bytes s, and the inverse (quant_k.c; also used by repack.c). */
+void tlm_quant_k4_scale_min(const uint8_t *s, int j, int *sc, int *m);
+void tlm_quant_k4_pack(const uint8_t sc[8], const uint8_t m[8], uint8_t s[12]);
+
 /* ---- Scale searches shared by the K-quants (quant_k_search.c) ----
  * x: n values, w: n non-negative importance weights.  Both write the
  * chosen levels to q and return the scale. */

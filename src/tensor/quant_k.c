@@ -33,7 +33,7 @@
  * 0-3 use the low 6 bits of bytes 0-3 (scale) and 4-7 (min); sub-blocks
  * 4-7 keep their low nibbles in bytes 8-11 and their top 2 bits in the top
  * bits of bytes 0-3 (scale) and 4-7 (min). */
-static void k4_scale_min(const uint8_t *s, int j, int *sc, int *m) {
+void tlm_quant_k4_scale_min(const uint8_t *s, int j, int *sc, int *m) {
     if (j < 4) {
         *sc = s[j] & 63;
         *m = s[j + 4] & 63;
@@ -43,7 +43,7 @@ static void k4_scale_min(const uint8_t *s, int j, int *sc, int *m) {
     }
 }
 
-static void k4_pack(const uint8_t sc[8], const uint8_t m[8], uint8_t s[12]) {
+void tlm_quant_k4_pack(const uint8_t sc[8], const uint8_t m[8], uint8_t s[12]) {
     for (int j = 0; j < 4; j++) {
         s[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
         s[j + 4] = (uint8_t)(m[j] | (m[j + 4] >> 4) << 6);
@@ -333,7 +333,7 @@ static void k4_block_levels(const float *x, int nmax, bool search, tlm_f16 *d, t
     affine_subblocks(x, 8, 32, nmax, search, sc, mn);
     *d = tlm_f32_to_f16(scales_unsigned(sc, 8, 63, qsc));
     *dmin = tlm_f32_to_f16(scales_unsigned(mn, 8, 63, qmn));
-    k4_pack(qsc, qmn, scales);
+    tlm_quant_k4_pack(qsc, qmn, scales);
     levels_affine(x, 8, 32, nmax, tlm_f16_to_f32(*d), tlm_f16_to_f32(*dmin), qsc, qmn, L);
 }
 
@@ -343,7 +343,7 @@ void tlm_quant_q4_K_to_float(const void *src, float *dst, int64_t n) {
         float d = tlm_f16_to_f32(b[k].d), dmin = tlm_f16_to_f32(b[k].dmin);
         for (int i = 0; i < QK_K; i++) {
             int sc, m;
-            k4_scale_min(b[k].scales, i / 32, &sc, &m);
+            tlm_quant_k4_scale_min(b[k].scales, i / 32, &sc, &m);
             dst[i] = d * (float)sc * (float)q4_field(b[k].qs, i) - dmin * (float)m;
         }
     }
@@ -375,7 +375,7 @@ float tlm_quant_q4_K_dot(int64_t n, const void *x, const void *y) {
         int isum = 0, imin = 0;
         for (int j = 0; j < 8; j++) {
             int sc, m, s = 0;
-            k4_scale_min(a[k].scales, j, &sc, &m);
+            tlm_quant_k4_scale_min(a[k].scales, j, &sc, &m);
             for (int i = j * 32; i < j * 32 + 32; i++)
                 s += q4_field(a[k].qs, i) * b[k].qs[i];
             isum += sc * s;
@@ -399,7 +399,7 @@ void tlm_quant_q5_K_to_float(const void *src, float *dst, int64_t n) {
         float d = tlm_f16_to_f32(b[k].d), dmin = tlm_f16_to_f32(b[k].dmin);
         for (int i = 0; i < QK_K; i++) {
             int sc, m;
-            k4_scale_min(b[k].scales, i / 32, &sc, &m);
+            tlm_quant_k4_scale_min(b[k].scales, i / 32, &sc, &m);
             dst[i] = d * (float)sc * (float)q5_value(&b[k], i) - dmin * (float)m;
         }
     }
@@ -434,7 +434,7 @@ float tlm_quant_q5_K_dot(int64_t n, const void *x, const void *y) {
         int isum = 0, imin = 0;
         for (int j = 0; j < 8; j++) {
             int sc, m, s = 0;
-            k4_scale_min(a[k].scales, j, &sc, &m);
+            tlm_quant_k4_scale_min(a[k].scales, j, &sc, &m);
             for (int i = j * 32; i < j * 32 + 32; i++)
                 s += q5_value(&a[k], i) * b[k].qs[i];
             isum += sc * s;

@@ -27,6 +27,12 @@ static inline uint32_t tlm_x86_load_u32(const void *p) {
     return v;
 }
 
+static inline uint64_t tlm_x86_load_u64(const void *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 static inline float tlm_x86_hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

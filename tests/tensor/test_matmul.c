@@ -318,7 +318,7 @@ TEST(multi_matches_single) {
             memcpy(p[i].x, p[0].x, sizeof(float) * COLS * (size_t)tk[ki]); /* one shared input */
             size_t sz = tlm_matmul_scratch_size(types[i], COLS, tk[ki]);
             scratch = sz > scratch ? sz : scratch;
-            ops[i] = (tlm_matmul_op){types[i], p[i].w, rows[i], p[i].y};
+            ops[i] = (tlm_matmul_op){types[i], p[i].w, rows[i], p[i].y, TLM_MM_GGUF};
         }
         void *buf = malloc(scratch);
         ASSERT_OK(tlm_matmul_multi(pool, ops, NOPS, COLS, p[0].x, tk[ki], buf));

@@ -1,0 +1,136 @@
+/*
+ * pack.c - at load, packs the weight matrices into the X16 layout
+ * (tensor/repack.h) where the active kernel path multiplies one token
+ * faster from it (tlm_matmul_x16_pays).
+ *
+ * Why copy what the mapping already holds: decoding streams every weight
+ * once per token, and from the GGUF layout the AVX-512 one-token kernels
+ * spend as much time reshuffling sums as reading; from X16 they run at
+ * memory speed.  The products have the same bits either way, so packing
+ * changes speed, never text.
+ *
+ * Memory stays that of the file: the packed copies live in one anonymous
+ * arena the model owns (2 MiB pages where the kernel gives them), and the
+ * file pages of each packed matrix are dropped from this process as soon
+ * as it is packed (MADV_DONTNEED on a read-only file mapping only unmaps
+ * them; they come back from the file if anything reads them again, which
+ * the token embeddings do when the output matrix is tied to them).
+ * Packing is split over n_threads by row groups.
+ */
+#include "model/model.h"
+
+#include "core/threads.h"
+#include "core/util.h"
+#include "tensor/matmul.h"
+#include "tensor/repack.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define ARENA_ALIGN ((size_t)2 << 20)
+#define SLICE_BYTES ((size_t)8 << 20)
+
+/* Every matrix a forward pass multiplies (the token embeddings only
+ * through output, when tied). */
+static int list_weights(tlm_model *m, tlm_weight **out) {
+    int n = 0;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        tlm_layer *L = &m->layers[l];
+        tlm_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+        for (size_t i = 0; i < TLM_ARRAY_LEN(w); i++)
+            if (w[i]->data) out[n++] = w[i];
+    }
+    out[n++] = &m->output;
+    return n;
+}
+
+static bool wants_pack(const tlm_weight *w) {
+    return tlm_matmul_x16_pays(w->type, w->rows, w->cols);
+}
+
+/* Rows [r0, r1) of w into dst (the whole matrix's packed copy). */
+typedef struct pack_job {
+    const tlm_weight *w;
+    void *dst;
+    int64_t r0, r1;
+} pack_job;
+
+static void pack_worker(void *arg, int ith, int nth) {
+    const pack_job *j = arg;
+    int64_t lo, hi;
+    tlm_pool_split(j->r1 - j->r0, TLM_X16_ROWS, ith, nth, &lo, &hi);
+    if (hi <= lo) return;
+    lo += j->r0, hi += j->r0;
+    size_t xrs = tlm_x16_row_size(j->w->type, j->w->cols);
+    tlm_x16_pack(j->w->type, (const uint8_t *)j->w->data + (size_t)lo * j->w->row_size, hi - lo,
+                 j->w->cols, (uint8_t *)j->dst + (size_t)lo * xrs);
+}
+
+/* Drops this process's pages of [p, p + n) of the file mapping (whole
+ * pages inside the range only: the neighbours may still be in use). */
+static void drop_pages(const void *p, size_t n) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), b = ((uintptr_t)p + n) & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static bool repack_enabled(const tlm_model_params *p) {
+    const char *env = getenv("TLM_REPACK");
+    if (env && *env) return strcmp(env, "0") != 0;
+    return p->repack != 0;
+}
+
+tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *err) {
+    if (!repack_enabled(p)) return TLM_OK;
+    tlm_weight **ws = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *ws);
+    if (!ws) return tlm_error_set(err, TLM_ERR_NOMEM, "model: out of memory");
+    int n = list_weights(m, ws);
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        if (wants_pack(ws[i])) total += tlm_pad_u64(tlm_x16_row_size(ws[i]->type, ws[i]->cols) * (size_t)ws[i]->rows, 64);
+    tlm_pool *pool = NULL;
+    if (!total || tlm_pool_create(p->n_threads > 0 ? p->n_threads : tlm_pool_default_threads(), &pool)) {
+        free(ws);
+        return TLM_OK; /* nothing to pack, or no threads: the mapping serves as it is */
+    }
+    size_t size = tlm_pad_u64(total, ARENA_ALIGN);
+    void *arena = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (arena == MAP_FAILED) {
+        tlm_pool_free(pool);
+        free(ws);
+        return tlm_error_set(err, TLM_ERR_NOMEM, "model: cannot allocate %zu MB for packed weights",
+                             size >> 20);
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(arena, size, MADV_HUGEPAGE);
+#endif
+    m->packed = arena;
+    m->packed_size = size;
+    bool tied = m->output.data == m->tok_embd.data;
+    uint8_t *dst = arena;
+    for (int i = 0; i < n; i++) {
+        tlm_weight *w = ws[i];
+        if (!wants_pack(w)) continue;
+        size_t bytes = tlm_x16_row_size(w->type, w->cols) * (size_t)w->rows;
+        /* Slices of about SLICE_BYTES, each source slice dropped once
+         * packed: the process never holds a large matrix twice. */
+        int64_t step = TLM_MAX(1, (int64_t)(SLICE_BYTES / (w->row_size * TLM_X16_ROWS))) * TLM_X16_ROWS;
+        for (int64_t r0 = 0; r0 < w->rows; r0 += step) {
+            pack_job j = {w, dst, r0, TLM_MIN(w->rows, r0 + step)};
+            tlm_pool_run(pool, pack_worker, &j);
+            drop_pages((const uint8_t *)w->data + (size_t)r0 * w->row_size,
+                       (size_t)(j.r1 - r0) * w->row_size);
+        }
+        *w = (tlm_weight){.type = w->type, .data = dst, .rows = w->rows, .cols = w->cols,
+                          .row_size = tlm_x16_row_size(w->type, w->cols), .layout = TLM_MM_X16};
+        dst += tlm_pad_u64(bytes, 64);
+    }
+    /* Tied: embedding rows are read from the packed output too, so no
+     * page of the file's copy becomes resident again. */
+    if (tied) m->tok_embd = m->output;
+    tlm_pool_free(pool);
+    free(ws);
+    return TLM_OK;
+}
