@@ -173,7 +173,7 @@ static void *engine_layout(tlm_type type, shape s, void *w, tlm_mm_layout *layou
     if (!w || (env && !strcmp(env, "0")) || !tlm_matmul_x16_pays(type, s.rows, s.cols)) return w;
     void *x = alloc_huge(tlm_x16_row_size(type, s.cols) * (size_t)s.rows);
     if (!x) return w;
-    tlm_x16_pack(type, w, s.rows, s.cols, x);
+    tlm_matmul_x16_pack(type, w, s.rows, s.cols, x);
     free(w);
     *layout = TLM_MM_X16;
     return x;

@@ -64,8 +64,28 @@ static void pack_worker(void *arg, int ith, int nth) {
     if (hi <= lo) return;
     lo += j->r0, hi += j->r0;
     size_t xrs = tlm_x16_row_size(j->w->type, j->w->cols);
-    tlm_x16_pack(j->w->type, (const uint8_t *)j->w->data + (size_t)lo * j->w->row_size, hi - lo,
+    tlm_matmul_x16_pack(j->w->type, (const uint8_t *)j->w->data + (size_t)lo * j->w->row_size, hi - lo,
                  j->w->cols, (uint8_t *)j->dst + (size_t)lo * xrs);
+}
+
+/* Asks the kernel to start reading [p, p + n) of the file, so a cold
+ * file's disk reads overlap the packing of the slice before. */
+static void read_ahead(const void *p, size_t n) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p & ~(page - 1);
+    madvise((void *)a, n + ((uintptr_t)p - a), MADV_WILLNEED);
+}
+
+/* Maps [p, p + n) of the file in one call rather than a fault per page
+ * (a no-op on kernels before 5.14). */
+static void populate(const void *p, size_t n) {
+#ifdef MADV_POPULATE_READ
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p & ~(page - 1);
+    madvise((void *)a, n + ((uintptr_t)p - a), MADV_POPULATE_READ);
+#else
+    (void)p, (void)n;
+#endif
 }
 
 /* Drops this process's pages of [p, p + n) of the file mapping (whole
@@ -106,6 +126,9 @@ tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *er
 #ifdef MADV_HUGEPAGE
     madvise(arena, size, MADV_HUGEPAGE);
 #endif
+#ifdef MADV_POPULATE_WRITE
+    madvise(arena, size, MADV_POPULATE_WRITE);
+#endif
     m->packed = arena;
     m->packed_size = size;
     bool tied = m->output.data == m->tok_embd.data;
@@ -119,6 +142,10 @@ tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *er
         int64_t step = TLM_MAX(1, (int64_t)(SLICE_BYTES / (w->row_size * TLM_X16_ROWS))) * TLM_X16_ROWS;
         for (int64_t r0 = 0; r0 < w->rows; r0 += step) {
             pack_job j = {w, dst, r0, TLM_MIN(w->rows, r0 + step)};
+            populate((const uint8_t *)w->data + (size_t)r0 * w->row_size,
+                     (size_t)(j.r1 - r0) * w->row_size);
+            read_ahead((const uint8_t *)w->data + (size_t)j.r1 * w->row_size,
+                       (size_t)(TLM_MIN(w->rows, j.r1 + step) - j.r1) * w->row_size);
             tlm_pool_run(pool, pack_worker, &j);
             drop_pages((const uint8_t *)w->data + (size_t)r0 * w->row_size,
                        (size_t)(j.r1 - r0) * w->row_size);

@@ -110,6 +110,7 @@ size_t tlm_matmul_scratch_size(tlm_type wtype, int64_t cols, int64_t n_tok) {
 typedef struct mm_op {
     tlm_mm_args a;
     tlm_mm_fn gemv, gemm;
+    void (*unpack)(tlm_type wt, const void *grp, int64_t cols, void *dst);
     bool x16;               /* W is X16: gemm (and gemv if stage_gemv) read it unpacked */
     bool stage_gemv;
     int64_t chunk_rows, n_row_chunks, first, n_chunks;
@@ -160,11 +161,13 @@ static void wait_done(atomic_llong *done, int64_t n, unsigned spin_pauses) {
 
 _Thread_local tlm_mm_rows tlm_mm_next_rows;
 
-/* X16 weights for a kernel that reads the GGUF layout: each group of 16
- * rows is unpacked into this thread's buffer and the kernel runs on it,
- * writing the group's outputs in place (y is offset, its row stride kept).
- * The kernels' bits do not depend on which rows a call covers, so this
- * gives the bits of the GGUF product. */
+/* X16 weights for a kernel that reads the GGUF layout (the many-token
+ * products; one-token ones on paths without X16 kernels): as many of the
+ * chunk's groups as fit are unpacked into this thread's buffer and the
+ * kernel runs on them, writing their outputs in place (y is offset, its
+ * row stride kept).  Whole chunks where they fit: a gemm call per group
+ * cost 6% of prefill.  The kernels' bits do not depend on which rows a
+ * call covers, so this gives the bits of the GGUF product. */
 #define STAGE_BYTES (512 * 1024)
 static _Thread_local _Alignas(64) uint8_t tls_stage[STAGE_BYTES];
 
@@ -174,12 +177,26 @@ static void run_staged(const mm_op *op, tlm_mm_fn fn, int64_t r0, int64_t r1, in
     tlm_mm_args g = *a;
     g.w = tls_stage;
     g.w_row_size = tlm_type_row_size(a->wtype, (uint64_t)a->cols);
+    const size_t gbytes = TLM_X16_ROWS * g.w_row_size;
+    const int64_t step = TLM_X16_ROWS * TLM_MAX(1, (int64_t)(STAGE_BYTES / gbytes));
     tlm_mm_next_rows = (tlm_mm_rows){0};
-    for (int64_t r = r0; r < r1; r += TLM_X16_ROWS) {
-        tlm_x16_unpack(a->wtype, a->w + (size_t)r * a->w_row_size, a->cols, tls_stage);
+    for (int64_t r = r0; r < r1; r += step) {
+        int64_t n = TLM_MIN(step, r1 - r);
+        for (int64_t i = 0; i < n; i += TLM_X16_ROWS)
+            op->unpack(a->wtype, a->w + (size_t)(r + i) * a->w_row_size, a->cols,
+                       tls_stage + (size_t)i * g.w_row_size);
         g.y = a->y + r;
-        fn(&g, 0, TLM_X16_ROWS, t0, t1);
+        fn(&g, 0, n, t0, t1);
     }
+}
+
+void tlm_matmul_x16_pack(tlm_type wtype, const void *src, int64_t rows, int64_t cols, void *dst) {
+    const tlm_mm_kernels *k = tlm_mm_kernels_get(tlm_simd_active());
+    void (*pack)(tlm_type, const void *, int64_t, void *) =
+        k && k->pack_x16 ? k->pack_x16 : tlm_x16_pack_group;
+    const size_t rsz = tlm_type_row_size(wtype, (uint64_t)cols), xrs = tlm_x16_row_size(wtype, cols);
+    for (int64_t r = 0; r < rows; r += TLM_X16_ROWS)
+        pack(wtype, (const uint8_t *)src + (size_t)r * rsz, cols, (uint8_t *)dst + (size_t)r * xrs);
 }
 
 bool tlm_matmul_x16_pays(tlm_type wtype, int64_t rows, int64_t cols) {
@@ -309,6 +326,7 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
         tlm_type wt = ops[i].wtype;
         op->x16 = ops[i].layout == TLM_MM_X16;
         op->stage_gemv = op->x16 && !k->gemv_x16[wt];
+        op->unpack = k->unpack_x16 ? k->unpack_x16 : tlm_x16_unpack;
         op->gemv = op->x16 && k->gemv_x16[wt] ? k->gemv_x16[wt] : k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt];
         op->gemm = k->gemm[wt] ? k->gemm[wt] : ks->gemm[wt];
         /* The panel belongs to the table whose gemm runs. */

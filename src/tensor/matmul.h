@@ -87,6 +87,10 @@ typedef enum tlm_mm_layout {
  * many-token products' unpacking buffer): a loader's test before packing. */
 bool tlm_matmul_x16_pays(tlm_type wtype, int64_t rows, int64_t cols);
 
+/* tlm_x16_pack (tensor/repack.h) with the active path's vector code where
+ * it has some: the same bytes, sooner.  rows % 16 == 0. */
+void tlm_matmul_x16_pack(tlm_type wtype, const void *src, int64_t rows, int64_t cols, void *dst);
+
 /* One of several products of the same input (see tlm_matmul_multi). */
 typedef struct tlm_matmul_op {
     tlm_type wtype;

@@ -559,6 +559,8 @@ const tlm_mm_kernels tlm_mm_kernels_avx512 = {
         [TLM_TYPE_Q4_K] = tlm_mm_avx512_gemv_q4_K, [TLM_TYPE_Q5_K] = tlm_mm_avx512_gemv_q5_K,
         [TLM_TYPE_Q6_K] = tlm_mm_avx512_gemv_q6_K,
     },
+    .pack_x16 = tlm_mm_avx512_pack_x16,
+    .unpack_x16 = tlm_mm_avx512_unpack_x16,
     .gemv_x16 = {
         [TLM_TYPE_Q8_0] = tlm_mm_avx512_gemv_x16_q8_0, [TLM_TYPE_Q4_0] = tlm_mm_avx512_gemv_x16_q4_0,
         [TLM_TYPE_Q5_0] = tlm_mm_avx512_gemv_x16_q5_0, [TLM_TYPE_Q4_K] = tlm_mm_avx512_gemv_x16_q4_K,

@@ -51,6 +51,10 @@ void tlm_mm_avx512_gemv_x16_q4_K(const tlm_mm_args *a, int64_t r0, int64_t r1, i
 void tlm_mm_avx512_gemv_x16_q6_K(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                                  int64_t t1);
 
+/* tlm_x16_pack_group and tlm_x16_unpack with vector code (same bytes). */
+void tlm_mm_avx512_pack_x16(tlm_type wt, const void *rows, int64_t cols, void *grp);
+void tlm_mm_avx512_unpack_x16(tlm_type wt, const void *grp, int64_t cols, void *dst);
+
 /* Rows per one-token pass: sixteen rows are sixteen memory streams, and
  * their per-block sums fill one zmm (lane = row) for the float steps. */
 #define TLM_AVX512_GV_ROWS 16

@@ -89,6 +89,10 @@ typedef struct tlm_mm_kernels {
     /* One token, weights in the X16 layout (repack.h); NULL: the path has
      * no such kernel, and the dispatcher unpacks X16 groups for gemv. */
     tlm_mm_fn gemv_x16[TLM_TYPE_COUNT];
+    /* tlm_x16_pack_group and tlm_x16_unpack, faster (NULL: the portable
+     * ones). */
+    void (*pack_x16)(tlm_type wt, const void *rows, int64_t cols, void *grp);
+    void (*unpack_x16)(tlm_type wt, const void *grp, int64_t cols, void *dst);
 } tlm_mm_kernels;
 
 /* Where the calling thread's next chunk starts: its first row and row

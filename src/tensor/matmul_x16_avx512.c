@@ -199,3 +199,74 @@ X16_GEMV(tlm_mm_avx512_gemv_x16_q4_0, TLM_TYPE_Q4_0, leg_group)
 X16_GEMV(tlm_mm_avx512_gemv_x16_q5_0, TLM_TYPE_Q5_0, leg_group)
 X16_GEMV(tlm_mm_avx512_gemv_x16_q4_K, TLM_TYPE_Q4_K, k_group)
 X16_GEMV(tlm_mm_avx512_gemv_x16_q6_K, TLM_TYPE_Q6_K, k_group)
+
+/* ---- Packing and unpacking a group (load time; many-token products) ----
+ * Planes and rows are transposes of each other 16 quads at a time (16 zmm
+ * of 16 rows x 4 bytes <-> one zmm per row), a row's 16 quads lying in
+ * runs of consecutive GGUF bytes (4, 8 or 16 quads: a segment or a block
+ * ends there); the side fields go through the portable code. */
+
+/* The GGUF byte offset of quad q of a group's planes, and how many quads
+ * from q on are consecutive in the row (at most max). */
+INLINE size_t quad_run(const tlm_x16_format *f, int64_t q, int max, int *len) {
+    const int64_t qpb = f->P / 64, b = q / qpb, r = q % qpb;
+    const tlm_x16_seg *s = f->segs;
+    while (r >= s->po / 64 + s->n) s++;
+    int in = (int)(r - s->po / 64);
+    *len = TLM_MIN(max, s->n - in);
+    return (size_t)b * (size_t)f->bs + (size_t)(s->so + 4 * in);
+}
+
+/* The mask of dwords [j, j + len), and the address that puts dword j of a
+ * vector at p (formed in integers: it may lie before the row; masked
+ * lanes are never accessed). */
+INLINE __mmask16 run_mask(int j, int len) { return (__mmask16)(((1u << len) - 1) << j); }
+INLINE uintptr_t run_base(const uint8_t *p, int j) { return (uintptr_t)p - 4 * (uintptr_t)j; }
+
+void tlm_mm_avx512_unpack_x16(tlm_type wt, const void *group, int64_t cols, void *out) {
+    const uint8_t *grp = group;
+    uint8_t *dst = out;
+    const tlm_x16_format *f = tlm_x16_format_of(wt);
+    const int64_t nb = cols / f->elems, nq = nb * f->P / 64;
+    const size_t rsz = (size_t)nb * (size_t)f->bs;
+    const __m512i bias = _mm512_set1_epi8((char)f->bias);
+    for (int64_t k = 0; k < nq; k += 16) {
+        int n = (int)TLM_MIN(16, nq - k);
+        __m512 v[16];
+        for (int j = 0; j < 16; j++)
+            v[j] = j < n ? _mm512_castsi512_ps(_mm512_xor_si512(_mm512_loadu_si512(grp + 64 * (k + j)), bias))
+                         : _mm512_setzero_ps();
+        tlm_x86_transpose16(v);
+        for (int j = 0, len; j < n; j += len) {
+            size_t off = quad_run(f, k + j, n - j, &len);
+            for (int i = 0; i < 16; i++)
+                _mm512_mask_storeu_epi32((void *)run_base(dst + i * rsz + off, j), run_mask(j, len),
+                                         _mm512_castps_si512(v[i]));
+        }
+    }
+    tlm_x16_unpack_side(wt, grp, cols, dst);
+}
+
+void tlm_mm_avx512_pack_x16(tlm_type wt, const void *rows, int64_t cols, void *group) {
+    const uint8_t *src = rows;
+    uint8_t *grp = group;
+    const tlm_x16_format *f = tlm_x16_format_of(wt);
+    const int64_t nb = cols / f->elems, nq = nb * f->P / 64;
+    const size_t rsz = (size_t)nb * (size_t)f->bs;
+    const __m512i bias = _mm512_set1_epi8((char)f->bias);
+    for (int64_t k = 0; k < nq; k += 16) {
+        int n = (int)TLM_MIN(16, nq - k);
+        __m512 v[16];
+        for (int i = 0; i < 16; i++) v[i] = _mm512_setzero_ps();
+        for (int j = 0, len; j < n; j += len) {
+            size_t off = quad_run(f, k + j, n - j, &len);
+            for (int i = 0; i < 16; i++)
+                v[i] = _mm512_castsi512_ps(_mm512_mask_loadu_epi32(
+                    _mm512_castps_si512(v[i]), run_mask(j, len), (const void *)run_base(src + i * rsz + off, j)));
+        }
+        tlm_x86_transpose16(v);
+        for (int j = 0; j < n; j++)
+            _mm512_storeu_si512(grp + 64 * (k + j), _mm512_xor_si512(_mm512_castps_si512(v[j]), bias));
+    }
+    tlm_x16_pack_side(wt, src, cols, grp);
+}

@@ -43,6 +43,25 @@
 /* Rows per group. */
 #define TLM_X16_ROWS 16
 
+/* A type's X16 geometry.  Levels move as four-byte quads: quad q < n of
+ * a segment is GGUF block bytes [so + 4q, so + 4q + 4) of each row and
+ * plane bytes [po + 64q, po + 64q + 64) (16 rows x 4); the segments tile
+ * the plane in order. */
+typedef struct tlm_x16_seg {
+    int so, po, n;
+} tlm_x16_seg;
+
+typedef struct tlm_x16_format {
+    int elems, bs;       /* elements and GGUF bytes per block */
+    int P, A;            /* plane and side bytes per block of 16 rows */
+    uint8_t bias;        /* xor between GGUF and plane bytes (Q8_0: 0x80) */
+    int nseg;
+    tlm_x16_seg segs[6];
+} tlm_x16_format;
+
+/* NULL if the type has no X16 layout. */
+const tlm_x16_format *tlm_x16_format_of(tlm_type wtype);
+
 /* True if wtype has an X16 layout. */
 bool tlm_x16_has(tlm_type wtype);
 
@@ -54,9 +73,18 @@ size_t tlm_x16_row_size(tlm_type wtype, int64_t cols);
  * rows * tlm_x16_row_size bytes (the caller owns both). */
 void tlm_x16_pack(tlm_type wtype, const void *src, int64_t rows, int64_t cols, void *dst);
 
+/* One group: the 16 GGUF rows at src (tlm_type_row_size apart) into grp;
+ * and only its non-level bytes (for vector code that moves the levels). */
+void tlm_x16_pack_group(tlm_type wtype, const void *src, int64_t cols, void *grp);
+void tlm_x16_pack_side(tlm_type wtype, const void *src, int64_t cols, void *grp);
+
 /* Writes the GGUF bytes of the 16 rows of group grp (X16) to dst, rows
  * tlm_type_row_size(wtype, cols) apart. */
 void tlm_x16_unpack(tlm_type wtype, const void *grp, int64_t cols, void *dst);
+
+/* Only the non-level bytes of tlm_x16_unpack (scales, minima, fifth
+ * bits): for vector code that moves the levels itself. */
+void tlm_x16_unpack_side(tlm_type wtype, const void *grp, int64_t cols, void *dst);
 
 /* Dequantizes row r of the X16 matrix w (rows of cols elements) into dst
  * (cols floats), exactly as tlm_dequantize_row does the GGUF row. */

@@ -9,6 +9,7 @@
 #include "core/threads.h"
 #include "core/util.h"
 #include "tensor/matmul.h"
+#include "tensor/matmul_kernels.h"
 #include "tensor/quant.h"
 #include "tensor/repack.h"
 #include "tensor/simd.h"
@@ -62,9 +63,32 @@ TEST(pack_unpack_round_trip) {
             }
             uint8_t *x = packed(t, w, ROWS, cols);
             for (int g = 0; g < ROWS / TLM_X16_ROWS; g++) {
-                tlm_x16_unpack(t, x + (size_t)g * TLM_X16_ROWS * tlm_x16_row_size(t, cols), cols, back);
+                const uint8_t *grp = x + (size_t)g * TLM_X16_ROWS * tlm_x16_row_size(t, cols);
+                tlm_x16_unpack(t, grp, cols, back);
                 ASSERT_MSG(!memcmp(back, w + (size_t)g * TLM_X16_ROWS * rs, rs * TLM_X16_ROWS),
                            "%s group %d pass %d differs", tlm_type_info(t)->name, g, pass);
+                /* Each path's own packer and unpacker, where it has them. */
+                for (int sp = 0; sp < TLM_SIMD_COUNT; sp++) {
+                    const tlm_mm_kernels *k = tlm_mm_kernels_get((tlm_simd)sp);
+                    if (!tlm_simd_supported((tlm_simd)sp) || !k) continue;
+                    const char *path = tlm_simd_name((tlm_simd)sp);
+                    if (k->unpack_x16) {
+                        memset(back, 0, rs * TLM_X16_ROWS);
+                        k->unpack_x16(t, grp, cols, back);
+                        ASSERT_MSG(!memcmp(back, w + (size_t)g * TLM_X16_ROWS * rs, rs * TLM_X16_ROWS),
+                                   "%s group %d pass %d: the %s unpacker differs",
+                                   tlm_type_info(t)->name, g, pass, path);
+                    }
+                    if (k->pack_x16) {
+                        size_t gb = TLM_X16_ROWS * tlm_x16_row_size(t, cols);
+                        uint8_t *grp2 = malloc(gb);
+                        memset(grp2, 0xa5, gb);
+                        k->pack_x16(t, w + (size_t)g * TLM_X16_ROWS * rs, cols, grp2);
+                        ASSERT_MSG(!memcmp(grp2, grp, gb), "%s group %d pass %d: the %s packer differs",
+                                   tlm_type_info(t)->name, g, pass, path);
+                        free(grp2);
+                    }
+                }
             }
             free(x);
         }
