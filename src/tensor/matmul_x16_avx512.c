@@ -106,7 +106,8 @@ INLINE __m512i u8x16(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_s
 INLINE __m512i s8x16(const uint8_t *p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)); }
 
 /* Q4_K block: isum = sum_j sc_j * (levels . x of sub-block j); imin =
- * sum_j m_j * (bsums[2j] + bsums[2j+1]). */
+ * sum_j m_j * (bsums[2j] + bsums[2j+1]), two sub-blocks per vpdpwssd
+ * (each bsum pair is at most 32 x 127 in magnitude: an int16). */
 INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_K *xb,
                       __m512i *isum, __m512i *imin) {
     __m512i is = _mm512_setzero_si512(), im = _mm512_setzero_si512();
@@ -121,9 +122,11 @@ INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_
         is = _mm512_add_epi32(is, _mm512_mullo_epi32(sa, u8x16(aux + 64 + 32 * p)));
         is = _mm512_add_epi32(is, _mm512_mullo_epi32(sb, u8x16(aux + 64 + 32 * p + 16)));
     }
-    TLM_UNROLL for (int j = 0; j < 8; j++) {
-        int bs = xb->bsums[2 * j] + xb->bsums[2 * j + 1];
-        im = _mm512_add_epi32(im, _mm512_mullo_epi32(u8x16(aux + 192 + 16 * j), _mm512_set1_epi32(bs)));
+    TLM_UNROLL for (int k = 0; k < 4; k++) { /* sub-blocks 2k, 2k+1: one int16 pair per row */
+        const int16_t *b = xb->bsums + 4 * k;
+        uint32_t bs = (uint16_t)(b[0] + b[1]) | (uint32_t)(uint16_t)(b[2] + b[3]) << 16;
+        __m512i mn = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(aux + 192 + 32 * k)));
+        im = _mm512_dpwssd_epi32(im, mn, _mm512_set1_epi32((int)bs));
     }
     *isum = is;
     *imin = im;

@@ -71,7 +71,7 @@ static void pack_side(tlm_type t, const uint8_t *const blk[R], uint8_t *aux) {
                 int sc, mn;
                 tlm_quant_k4_scale_min(blk[i] + 4, j, &sc, &mn);
                 aux[64 + 16 * j + i] = (uint8_t)sc;
-                aux[192 + 16 * j + i] = (uint8_t)mn;
+                aux[192 + 32 * (j / 2) + 2 * i + j % 2] = (uint8_t)mn;
             }
         }
         break;
@@ -107,7 +107,7 @@ static void unpack_side(tlm_type t, const uint8_t *aux, int i, uint8_t *blk) {
         memcpy(blk + 2, aux + 32 + 2 * i, 2);
         for (int j = 0; j < 8; j++) {
             sc[j] = aux[64 + 16 * j + i];
-            mn[j] = aux[192 + 16 * j + i];
+            mn[j] = aux[192 + 32 * (j / 2) + 2 * i + j % 2];
         }
         tlm_quant_k4_pack(sc, mn, blk + 4);
         break;

@@ -26,7 +26,9 @@
  *   Q5_0  P 256 as Q4_0;  A 96: 8 x u64 masks (quad q, half h at 2q + h:
  *         bit 4*row + j = the fifth bit of element 16h + 4q + j), d[16]
  *   Q4_K  P 2048 [4 pairs][8 quads][16 rows][4] qs bytes;
- *         A 320: d[16], dmin[16], scale[8][16], min[8][16] (bytes)
+ *         A 320: d[16], dmin[16], scale[8][16], min[4][16][2] (bytes; the
+ *         minima of sub-blocks 2k and 2k+1 side by side, one int16 pair
+ *         per row once widened, for vpdpwssd)
  *   Q6_K  P 3072, per half n: [ql 0-31][ql 32-63][qh] of it, each
  *         [8 quads][16 rows][4];  A 288: d[16], scale[16][16] (int8)
  * Packing is a bijection: tlm_x16_unpack gives back the GGUF bytes.
