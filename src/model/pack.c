@@ -64,8 +64,8 @@ static void pack_worker(void *arg, int ith, int nth) {
     if (hi <= lo) return;
     lo += j->r0, hi += j->r0;
     size_t xrs = tlm_x16_row_size(j->w->type, j->w->cols);
-    tlm_matmul_x16_pack(j->w->type, (const uint8_t *)j->w->data + (size_t)lo * j->w->row_size, hi - lo,
-                 j->w->cols, (uint8_t *)j->dst + (size_t)lo * xrs);
+    tlm_matmul_x16_pack(j->w->type, (const uint8_t *)j->w->data + (size_t)lo * j->w->row_size,
+                        hi - lo, j->w->cols, (uint8_t *)j->dst + (size_t)lo * xrs);
 }
 
 /* Asks the kernel to start reading [p, p + n) of the file, so a cold
@@ -102,6 +102,28 @@ static bool repack_enabled(const tlm_model_params *p) {
     return p->repack != 0;
 }
 
+static size_t packed_bytes(const tlm_weight *w) {
+    return tlm_pad_u64(tlm_x16_row_size(w->type, w->cols) * (size_t)w->rows, 64);
+}
+
+/* Packs w into dst in slices of about SLICE_BYTES, each source slice
+ * dropped once packed (the process never holds a large matrix twice),
+ * and points w at the packed copy. */
+static void pack_weight(tlm_pool *pool, tlm_weight *w, uint8_t *dst) {
+    const uint8_t *src = w->data;
+    int64_t step = TLM_MAX(1, (int64_t)(SLICE_BYTES / (w->row_size * TLM_X16_ROWS))) * TLM_X16_ROWS;
+    for (int64_t r0 = 0; r0 < w->rows; r0 += step) {
+        pack_job j = {w, dst, r0, TLM_MIN(w->rows, r0 + step)};
+        int64_t r2 = TLM_MIN(w->rows, j.r1 + step);
+        populate(src + (size_t)r0 * w->row_size, (size_t)(j.r1 - r0) * w->row_size);
+        if (r2 > j.r1) read_ahead(src + (size_t)j.r1 * w->row_size, (size_t)(r2 - j.r1) * w->row_size);
+        tlm_pool_run(pool, pack_worker, &j);
+        drop_pages(src + (size_t)r0 * w->row_size, (size_t)(j.r1 - r0) * w->row_size);
+    }
+    *w = (tlm_weight){.type = w->type, .data = dst, .rows = w->rows, .cols = w->cols,
+                      .row_size = tlm_x16_row_size(w->type, w->cols), .layout = TLM_MM_X16};
+}
+
 tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *err) {
     if (!repack_enabled(p)) return TLM_OK;
     tlm_weight **ws = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *ws);
@@ -109,9 +131,10 @@ tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *er
     int n = list_weights(m, ws);
     size_t total = 0;
     for (int i = 0; i < n; i++)
-        if (wants_pack(ws[i])) total += tlm_pad_u64(tlm_x16_row_size(ws[i]->type, ws[i]->cols) * (size_t)ws[i]->rows, 64);
+        if (wants_pack(ws[i])) total += packed_bytes(ws[i]);
     tlm_pool *pool = NULL;
-    if (!total || tlm_pool_create(p->n_threads > 0 ? p->n_threads : tlm_pool_default_threads(), &pool)) {
+    int nth = p->n_threads > 0 ? p->n_threads : tlm_pool_default_threads();
+    if (!total || tlm_pool_create(nth, &pool)) {
         free(ws);
         return TLM_OK; /* nothing to pack, or no threads: the mapping serves as it is */
     }
@@ -134,25 +157,10 @@ tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *er
     bool tied = m->output.data == m->tok_embd.data;
     uint8_t *dst = arena;
     for (int i = 0; i < n; i++) {
-        tlm_weight *w = ws[i];
-        if (!wants_pack(w)) continue;
-        size_t bytes = tlm_x16_row_size(w->type, w->cols) * (size_t)w->rows;
-        /* Slices of about SLICE_BYTES, each source slice dropped once
-         * packed: the process never holds a large matrix twice. */
-        int64_t step = TLM_MAX(1, (int64_t)(SLICE_BYTES / (w->row_size * TLM_X16_ROWS))) * TLM_X16_ROWS;
-        for (int64_t r0 = 0; r0 < w->rows; r0 += step) {
-            pack_job j = {w, dst, r0, TLM_MIN(w->rows, r0 + step)};
-            populate((const uint8_t *)w->data + (size_t)r0 * w->row_size,
-                     (size_t)(j.r1 - r0) * w->row_size);
-            read_ahead((const uint8_t *)w->data + (size_t)j.r1 * w->row_size,
-                       (size_t)(TLM_MIN(w->rows, j.r1 + step) - j.r1) * w->row_size);
-            tlm_pool_run(pool, pack_worker, &j);
-            drop_pages((const uint8_t *)w->data + (size_t)r0 * w->row_size,
-                       (size_t)(j.r1 - r0) * w->row_size);
-        }
-        *w = (tlm_weight){.type = w->type, .data = dst, .rows = w->rows, .cols = w->cols,
-                          .row_size = tlm_x16_row_size(w->type, w->cols), .layout = TLM_MM_X16};
-        dst += tlm_pad_u64(bytes, 64);
+        if (!wants_pack(ws[i])) continue;
+        size_t bytes = packed_bytes(ws[i]);
+        pack_weight(pool, ws[i], dst);
+        dst += bytes;
     }
     /* Tied: embedding rows are read from the packed output too, so no
      * page of the file's copy becomes resident again. */
