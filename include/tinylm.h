@@ -98,7 +98,9 @@ typedef struct tlm_model_params {
 TLM_API tlm_model_params tlm_model_default_params(void);
 
 /* Loads a GGUF model.  The file is mapped read-only; weights the kernels use
- * as they are stored are not copied.  Errors name the problem: an unknown
+ * as they are stored are not copied (with params->repack, the matrices this
+ * CPU multiplies faster in another layout are copied into it and their file
+ * pages released).  Errors name the problem: an unknown
  * architecture, a missing tensor, a shape that does not match the metadata.
  * The caller owns *out and frees it with tlm_model_free().  A model may be
  * shared by any number of contexts and threads. */

@@ -73,7 +73,7 @@ tlm_status tlm_hparams_read(const tlm_gguf *g, const tlm_arch_info *arch, tlm_hp
 /* A matrix in the mapping: rows x cols elements of type, row-major. */
 typedef struct tlm_weight {
     tlm_type type;
-    const void *data;       /* borrowed from the mapping */
+    const void *data;       /* in the mapping, or in the model's packed arena (X16) */
     int64_t rows, cols;     /* GGUF ne[1], ne[0] */
     size_t row_size;        /* bytes per row (of the layout) */
     tlm_mm_layout layout;   /* GGUF as mapped, or X16 in the model's packed arena */
