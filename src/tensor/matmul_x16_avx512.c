@@ -53,6 +53,10 @@ INLINE __m512i bcast4(const int8_t *p) { return _mm512_set1_epi32((int)tlm_x86_l
 
 INLINE __m512i nib_lo(__m512i w) { return _mm512_and_si512(w, _mm512_set1_epi8(0x0f)); }
 INLINE __m512i nib_hi(__m512i w) { return _mm512_and_si512(_mm512_srli_epi16(w, 4), _mm512_set1_epi8(0x0f)); }
+/* The high nibbles left in place: 16 times their value (at most 240, an
+ * unsigned byte for vpdpbusd; a sum of such products is 16 times the
+ * nibbles' sum, so an arithmetic shift by 4 recovers it exactly). */
+INLINE __m512i nib_hi16(__m512i w) { return _mm512_and_si512(w, _mm512_set1_epi8((char)0xf0)); }
 
 /* ---- 32-blocks: Q8_0, Q4_0, Q5_0 ---- */
 
@@ -67,14 +71,22 @@ INLINE __m512i leg_block(tlm_type wt, const uint8_t *pl, const uint8_t *aux, con
         }
         return _mm512_add_epi32(s0, s1);
     }
+    if (wt == TLM_TYPE_Q4_0) {
+        /* High nibbles stay in place (16 x their value): one and, and the
+         * sum is divided by 16 once, exactly. */
+        TLM_UNROLL for (int q = 0; q < 4; q++) {
+            __m512i w = _mm512_loadu_si512(pl + 64 * q);
+            s0 = _mm512_dpbusd_epi32(s0, nib_lo(w), bcast4(x + 4 * q));
+            s1 = _mm512_dpbusd_epi32(s1, nib_hi16(w), bcast4(x + 16 + 4 * q));
+        }
+        return _mm512_add_epi32(s0, _mm512_srai_epi32(s1, 4));
+    }
     TLM_UNROLL for (int q = 0; q < 4; q++) {
         __m512i w = _mm512_loadu_si512(pl + 64 * q);
         __m512i lo = nib_lo(w), hi = nib_hi(w);
-        if (wt == TLM_TYPE_Q5_0) {
-            const __m512i sixteen = _mm512_set1_epi8(16);
-            lo = _mm512_mask_add_epi8(lo, (__mmask64)tlm_x86_load_u64(aux + 16 * q), lo, sixteen);
-            hi = _mm512_mask_add_epi8(hi, (__mmask64)tlm_x86_load_u64(aux + 16 * q + 8), hi, sixteen);
-        }
+        const __m512i sixteen = _mm512_set1_epi8(16);
+        lo = _mm512_mask_add_epi8(lo, (__mmask64)tlm_x86_load_u64(aux + 16 * q), lo, sixteen);
+        hi = _mm512_mask_add_epi8(hi, (__mmask64)tlm_x86_load_u64(aux + 16 * q + 8), hi, sixteen);
         s0 = _mm512_dpbusd_epi32(s0, lo, bcast4(x + 4 * q));
         s1 = _mm512_dpbusd_epi32(s1, hi, bcast4(x + 16 + 4 * q));
     }
@@ -122,8 +134,9 @@ INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_
         TLM_UNROLL for (int q = 0; q < 8; q++) {
             __m512i w = _mm512_loadu_si512(pl + 512 * p + 64 * q);
             sa = _mm512_dpbusd_epi32(sa, nib_lo(w), bcast4(x + 4 * q));
-            sb = _mm512_dpbusd_epi32(sb, nib_hi(w), bcast4(x + 32 + 4 * q));
+            sb = _mm512_dpbusd_epi32(sb, nib_hi16(w), bcast4(x + 32 + 4 * q));
         }
+        sb = _mm512_srai_epi32(sb, 4);
         is = _mm512_add_epi32(is, _mm512_mullo_epi32(sa, u8x16(aux + 64 + 32 * p)));
         is = _mm512_add_epi32(is, _mm512_mullo_epi32(sb, u8x16(aux + 64 + 32 * p + 16)));
     }
