@@ -405,6 +405,8 @@ TLM_API void tlm_structured_reset(tlm_structured *s);
 
 typedef struct tlm_mem_stats {
     uint64_t weights_mapped;   /* bytes of the model file mapping */
+    uint64_t weights_packed;   /* bytes of weights copied into a faster layout at load
+                                  (tlm_model_params.repack; their file pages are released) */
     uint64_t kv_bytes;         /* KV cache of this context */
     uint64_t scratch_bytes;    /* activations and other buffers of this context */
     uint64_t rss;              /* process resident set now */

@@ -200,10 +200,12 @@ static void print_stats(session *s) {
             "prompt:     %d tokens (%d from the cache) in %.1f ms, %.1f tokens/s\n"
             "generation: %d tokens in %.1f ms, %.1f tokens/s\n"
             "first token after %.1f ms; seed %llu; context %d/%d tokens\n"
-            "memory:     peak %.1f MB resident (weights %.1f MB mapped, KV cache %.1f MB)\n",
+            "memory:     peak %.1f MB resident (weights %.1f MB mapped, %.1f MB of them packed; "
+            "KV cache %.1f MB)\n",
             g->n_prompt, g->n_cached, g->prompt_ms, pp, g->n_gen, g->gen_ms, tg,
             g->first_token_ms, (unsigned long long)s->o->gen.sampling.seed, s->cache.n,
-            tlm_ctx_n_ctx(s->ctx), m.rss_peak / 1e6, m.weights_mapped / 1e6, m.kv_bytes / 1e6);
+            tlm_ctx_n_ctx(s->ctx), m.rss_peak / 1e6, m.weights_mapped / 1e6, m.weights_packed / 1e6,
+            m.kv_bytes / 1e6);
 }
 
 /* The conversation with text as the next user turn, as the template's

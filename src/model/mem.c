@@ -41,6 +41,7 @@ void tlm_ctx_mem_stats(const tlm_ctx *ctx, tlm_mem_stats *out) {
     memset(out, 0, sizeof *out);
     if (ctx) {
         out->weights_mapped = tlm_gguf_file_size(ctx->model->gguf);
+        out->weights_packed = ctx->model->packed_size;
         out->kv_bytes = tlm_kv_bytes(&ctx->kv);
         out->scratch_bytes = ctx->scratch_bytes +
                              (uint64_t)ctx->logits_cap * (uint64_t)ctx->model->hp.n_vocab * 4;

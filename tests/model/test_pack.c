@@ -52,6 +52,15 @@ static void check(test_state *ts_, const char *preset, tlm_type type, bool untie
         ASSERT_EQ(packed->output.layout, TLM_MM_X16);
         ASSERT_EQ(packed->tok_embd.layout, untied ? TLM_MM_GGUF : TLM_MM_X16);
     }
+    tlm_ctx *pc = fx_ctx(packed, 64, 1, 1), *mc = fx_ctx(mapped, 64, 1, 1);
+    tlm_mem_stats ps, ms;
+    tlm_ctx_mem_stats(pc, &ps);
+    tlm_ctx_mem_stats(mc, &ms);
+    ASSERT_EQ(ps.weights_packed, (uint64_t)packed->packed_size);
+    ASSERT_EQ(ps.weights_packed > 0, pays);
+    ASSERT_EQ(ms.weights_packed, 0);
+    tlm_ctx_free(pc);
+    tlm_ctx_free(mc);
     int32_t V = tlm_model_n_vocab(packed), seq[N_TOK];
     fx_prompt(seq, N_TOK, 7, 20000);
     size_t n = (size_t)N_TOK * (size_t)V;
