@@ -68,24 +68,11 @@ static void pack_worker(void *arg, int ith, int nth) {
                         hi - lo, j->w->cols, (uint8_t *)j->dst + (size_t)lo * xrs);
 }
 
-/* Asks the kernel to start reading [p, p + n) of the file, so a cold
- * file's disk reads overlap the packing of the slice before. */
-static void read_ahead(const void *p, size_t n) {
+/* madvise over the whole pages that [p, p + n) of the file touches. */
+static void advise(const void *p, size_t n, int advice) {
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t a = (uintptr_t)p & ~(page - 1);
-    madvise((void *)a, n + ((uintptr_t)p - a), MADV_WILLNEED);
-}
-
-/* Maps [p, p + n) of the file in one call rather than a fault per page
- * (a no-op on kernels before 5.14). */
-static void populate(const void *p, size_t n) {
-#ifdef MADV_POPULATE_READ
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = (uintptr_t)p & ~(page - 1);
-    madvise((void *)a, n + ((uintptr_t)p - a), MADV_POPULATE_READ);
-#else
-    (void)p, (void)n;
-#endif
+    madvise((void *)a, n + ((uintptr_t)p - a), advice);
 }
 
 /* Drops this process's pages of [p, p + n) of the file mapping (whole
@@ -114,11 +101,17 @@ static void pack_weight(tlm_pool *pool, tlm_weight *w, uint8_t *dst) {
     int64_t step = TLM_MAX(1, (int64_t)(SLICE_BYTES / (w->row_size * TLM_X16_ROWS))) * TLM_X16_ROWS;
     for (int64_t r0 = 0; r0 < w->rows; r0 += step) {
         pack_job j = {w, dst, r0, TLM_MIN(w->rows, r0 + step)};
-        int64_t r2 = TLM_MIN(w->rows, j.r1 + step);
-        populate(src + (size_t)r0 * w->row_size, (size_t)(j.r1 - r0) * w->row_size);
-        if (r2 > j.r1) read_ahead(src + (size_t)j.r1 * w->row_size, (size_t)(r2 - j.r1) * w->row_size);
+        const uint8_t *slice = src + (size_t)r0 * w->row_size, *next = src + (size_t)j.r1 * w->row_size;
+        size_t bytes = (size_t)(j.r1 - r0) * w->row_size;
+        size_t next_bytes = (size_t)(TLM_MIN(w->rows, j.r1 + step) - j.r1) * w->row_size;
+#ifdef MADV_POPULATE_READ
+        advise(slice, bytes, MADV_POPULATE_READ); /* one call, not a fault per page (5.14+) */
+#endif
+        /* Starts reading the next slice, so a cold file's disk reads
+         * overlap the packing of this one. */
+        if (next_bytes) advise(next, next_bytes, MADV_WILLNEED);
         tlm_pool_run(pool, pack_worker, &j);
-        drop_pages(src + (size_t)r0 * w->row_size, (size_t)(j.r1 - r0) * w->row_size);
+        drop_pages(slice, bytes);
     }
     *w = (tlm_weight){.type = w->type, .data = dst, .rows = w->rows, .cols = w->cols,
                       .row_size = tlm_x16_row_size(w->type, w->cols), .layout = TLM_MM_X16};
