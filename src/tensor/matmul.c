@@ -199,11 +199,16 @@ void tlm_matmul_x16_pack(tlm_type wtype, const void *src, int64_t rows, int64_t 
         pack(wtype, (const uint8_t *)src + (size_t)r * rsz, cols, (uint8_t *)dst + (size_t)r * xrs);
 }
 
+/* Whether a rows x cols matrix of wtype can be multiplied in X16: whole
+ * groups, and a group that fits the unpacking buffer. */
+static bool x16_shape_ok(tlm_type wtype, int64_t rows, int64_t cols) {
+    return tlm_x16_row_size(wtype, cols) > 0 && rows > 0 && rows % TLM_X16_ROWS == 0 &&
+           TLM_X16_ROWS * tlm_type_row_size(wtype, (uint64_t)cols) <= STAGE_BYTES;
+}
+
 bool tlm_matmul_x16_pays(tlm_type wtype, int64_t rows, int64_t cols) {
     const tlm_mm_kernels *k = tlm_mm_kernels_get(tlm_simd_active());
-    return k && k->gemv_x16[wtype] && tlm_x16_has(wtype) && rows > 0 &&
-           rows % TLM_X16_ROWS == 0 && tlm_x16_row_size(wtype, cols) > 0 &&
-           TLM_X16_ROWS * tlm_type_row_size(wtype, (uint64_t)cols) <= STAGE_BYTES;
+    return k && k->gemv_x16[wtype] && x16_shape_ok(wtype, rows, cols);
 }
 
 /* The op of chunk c, with c made relative to it. */
@@ -308,8 +313,7 @@ static bool op_ok(const tlm_matmul_op *op, int64_t cols) {
     if (tlm_matmul_check(op->wtype, cols, NULL) != TLM_OK || op->rows <= 0 || !op->w || !op->y)
         return false;
     if (op->layout == TLM_MM_GGUF) return true;
-    return op->layout == TLM_MM_X16 && tlm_x16_has(op->wtype) && op->rows % TLM_X16_ROWS == 0 &&
-           TLM_X16_ROWS * tlm_type_row_size(op->wtype, (uint64_t)cols) <= STAGE_BYTES;
+    return op->layout == TLM_MM_X16 && x16_shape_ok(op->wtype, op->rows, cols);
 }
 
 /* Runs ops that share one activation type as a single pool step. */
@@ -327,7 +331,8 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
         op->x16 = ops[i].layout == TLM_MM_X16;
         op->stage_gemv = op->x16 && !k->gemv_x16[wt];
         op->unpack = k->unpack_x16 ? k->unpack_x16 : tlm_x16_unpack;
-        op->gemv = op->x16 && k->gemv_x16[wt] ? k->gemv_x16[wt] : k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt];
+        op->gemv = !op->x16 || op->stage_gemv ? (k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt])
+                                              : k->gemv_x16[wt];
         op->gemm = k->gemm[wt] ? k->gemm[wt] : ks->gemm[wt];
         /* The panel belongs to the table whose gemm runs. */
         if (n_tok >= TLM_MM_GEMM_MIN && k->gemm[wt] && act != TLM_TYPE_F32) j.prep = k->prep_gemm;
