@@ -15,6 +15,7 @@
 
 #include "core/threads.h"
 #include "core/util.h"
+#include "model/model.h"
 #include "tensor/matmul.h"
 #include "tensor/ops_kernels.h"
 #include "tensor/quant.h"
@@ -163,14 +164,15 @@ static void *make_weights(tlm_type type, shape s) {
     return w;
 }
 
-/* Packs w into the X16 layout where the engine would (tlm_matmul_x16_pays,
- * TLM_REPACK not 0), so the figures are those of the weights a model
- * multiplies; returns the weights to use (w itself, or the packed copy
- * with w freed) and sets *layout. */
+/* Packs w into the X16 layout where a model loaded with the default
+ * parameters would (tlm_model_repack_enabled, tlm_matmul_x16_pays), so the
+ * figures are those of the weights a model multiplies; returns the weights
+ * to use (w itself, or the packed copy with w freed) and sets *layout. */
 static void *engine_layout(tlm_type type, shape s, void *w, tlm_mm_layout *layout) {
-    const char *env = getenv("TLM_REPACK");
+    tlm_model_params mp = tlm_model_default_params();
     *layout = TLM_MM_GGUF;
-    if (!w || (env && !strcmp(env, "0")) || !tlm_matmul_x16_pays(type, s.rows, s.cols)) return w;
+    if (!w || !tlm_model_repack_enabled(&mp) || !tlm_matmul_x16_pays(type, s.rows, s.cols))
+        return w;
     void *x = alloc_huge(tlm_x16_row_size(type, s.cols) * (size_t)s.rows);
     if (!x) return w;
     tlm_matmul_x16_pack(type, w, s.rows, s.cols, x);

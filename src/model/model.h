@@ -134,6 +134,11 @@ struct tlm_model {
  * tlm_model_load once the tensors are bound. */
 tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *err);
 
+/* Whether loading with p packs weights: TLM_REPACK when set (0 = no),
+ * else p->repack.  Also asked by `tinylm bench --kernels`, which measures
+ * the layout the engine would use. */
+bool tlm_model_repack_enabled(const tlm_model_params *p);
+
 /* The model's vocabulary (borrowed). */
 const tlm_vocab *tlm_model_vocab(const tlm_model *model);
 /* The slot for the grammar vocabulary (see tlm_model_ext).  Writable

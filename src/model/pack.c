@@ -83,7 +83,7 @@ static void drop_pages(const void *p, size_t n) {
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-static bool repack_enabled(const tlm_model_params *p) {
+bool tlm_model_repack_enabled(const tlm_model_params *p) {
     const char *env = getenv("TLM_REPACK");
     if (env && *env) return strcmp(env, "0") != 0;
     return p->repack != 0;
@@ -118,7 +118,7 @@ static void pack_weight(tlm_pool *pool, tlm_weight *w, uint8_t *dst) {
 }
 
 tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *err) {
-    if (!repack_enabled(p)) return TLM_OK;
+    if (!tlm_model_repack_enabled(p)) return TLM_OK;
     tlm_weight **ws = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *ws);
     if (!ws) return tlm_error_set(err, TLM_ERR_NOMEM, "model: out of memory");
     int n = list_weights(m, ws);
