@@ -109,17 +109,36 @@ static inline const char *test_source_dir(void) {
     return s && *s ? s : ".";
 }
 
-/* Scratch directory for files a test writes; unique per process. */
+/* Scratch directory path for this process (not created). */
+static inline void test_tmp_path_(char *dir, size_t n) {
+    const char *b = getenv("TMPDIR");
+    snprintf(dir, n, "%s/tlm-test-%d", b && *b ? b : "/tmp", (int)getpid());
+}
+
+/* Scratch directory for files a test writes; unique per process. It is
+ * removed when every test passed and kept (its path printed) when one
+ * failed, so a failure's files can be read. */
 static inline const char *test_tmp_dir(void) {
     static char dir[256];
     if (!dir[0]) {
-        const char *b = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/tlm-test-%d", b && *b ? b : "/tmp", (int)getpid());
+        test_tmp_path_(dir, sizeof dir);
         char cmd[300];
         snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
         if (system(cmd) != 0) abort();
     }
     return dir;
+}
+
+static inline void test_tmp_cleanup_(int failed) {
+    char dir[256], cmd[300];
+    test_tmp_path_(dir, sizeof dir);
+    if (access(dir, F_OK) != 0) return;
+    if (failed) {
+        fprintf(stderr, "scratch files kept in %s\n", dir);
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static inline int test_run_all_(const test_entry *tests, int n, int argc, char **argv) {
@@ -141,6 +160,7 @@ static inline int test_run_all_(const test_entry *tests, int n, int argc, char *
         }
     }
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    test_tmp_cleanup_(failed);
     if (failed) return 1;
     if (passed == 0 && skipped > 0) return 77;
     return 0;
