@@ -58,11 +58,12 @@ static uint64_t median(uint64_t *v, int n) {
     return v[n / 2];
 }
 
-/* Buffers for weights (and the bandwidth probe) in 2 MiB pages where the
- * kernel allows it: with 4 KiB pages, TLB misses cost the one-token
- * products 20-25% on a virtual machine (nested page walks), which is a
- * property of where a model keeps its weights, not of the kernels.  Free
- * with free(). */
+/* Buffers for weights, activations (and the bandwidth probe) in 2 MiB
+ * pages where the kernel allows it, as a model and a context keep theirs:
+ * with 4 KiB pages, TLB misses cost the one-token products 20-25% and the
+ * 512-token products' output stores 15-24% on a virtual machine (nested
+ * page walks), which is a property of where the buffers lie, not of the
+ * kernels.  Free with free(). */
 #define HUGE_PAGE ((size_t)2 << 20)
 
 static void *alloc_huge(size_t bytes) {
@@ -191,9 +192,9 @@ static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result
     int64_t gemm_rows = TLM_MIN(s.rows, quick ? 2048 : 4096);
     tlm_mm_layout lay;
     void *w = engine_layout(type, s, make_weights(type, s), &lay);
-    float *x = malloc(sizeof(float) * (size_t)(s.cols * GEMM_TOKENS));
-    float *y = malloc(sizeof(float) * (size_t)(s.rows * 2 + gemm_rows * GEMM_TOKENS));
-    void *scratch = malloc(tlm_matmul_scratch_size(type, s.cols, GEMM_TOKENS) + 1);
+    float *x = alloc_huge(sizeof(float) * (size_t)(s.cols * GEMM_TOKENS));
+    float *y = alloc_huge(sizeof(float) * (size_t)(s.rows * 2 + gemm_rows * GEMM_TOKENS));
+    void *scratch = alloc_huge(tlm_matmul_scratch_size(type, s.cols, GEMM_TOKENS) + 1);
     bool ok = w && x && y && scratch;
     if (ok) {
         for (int64_t i = 0; i < s.cols * GEMM_TOKENS; i++) x[i] = frand();

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 const char *tlm_status_str(tlm_status status) {
@@ -43,6 +44,34 @@ tlm_status tlm_error_set(tlm_error *err, tlm_status code, const char *fmt, ...) 
 }
 
 void *tlm_malloc(size_t n) { return malloc(n ? n : 1); }
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static size_t pages_size(size_t bytes) {
+    size_t unit = bytes >= HUGE_PAGE ? HUGE_PAGE : 4096;
+    return (TLM_MAX(bytes, 1) + unit - 1) / unit * unit;
+}
+
+/* Maps one huge page more than asked and trims both ends, so the start is
+ * 2 MiB-aligned whatever the kernel's placement policy. */
+void *tlm_alloc_pages(size_t bytes) {
+    size_t n = pages_size(bytes), pad = n >= HUGE_PAGE ? HUGE_PAGE : 0;
+    if (n < bytes || n + pad < n) return NULL;
+    uint8_t *m = mmap(NULL, n + pad, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    if (!pad) return m;
+    uint8_t *p = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (p > m) munmap(m, (size_t)(p - m));
+    if (m + pad > p) munmap(p + n, (size_t)(m + pad - p));
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void tlm_free_pages(void *p, size_t bytes) {
+    if (p) munmap(p, pages_size(bytes));
+}
 void *tlm_calloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
 void *tlm_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
 

@@ -45,6 +45,13 @@ void *tlm_malloc(size_t n);
 void *tlm_calloc(size_t n, size_t size);
 void *tlm_realloc(void *p, size_t n);
 char *tlm_strdup(const char *s);
+/* Zeroed memory in a mapping of its own, 2 MiB-aligned and advised to use
+ * 2 MiB pages when it is that large: for buffers the kernels stream
+ * through, where 4 KiB pages make every few stores a TLB miss (a nested
+ * page walk on a virtual machine).  NULL when out of memory; the owner
+ * releases it with tlm_free_pages and the same byte count. */
+void *tlm_alloc_pages(size_t bytes);
+void tlm_free_pages(void *p, size_t bytes);
 char *tlm_strndup(const char *s, size_t n);
 /* The file name of path without its directory and without a trailing
  * ".gguf": the name a model file goes by (server ids, eval targets).

@@ -33,7 +33,12 @@ struct tlm_ctx {
     tlm_pool *pool;         /* owned */
     tlm_kv_cache kv;        /* owned */
 
-    /* Activations, one row per batch token (owned). */
+    /* Every buffer from x to row_of below lies in bufs, one mapping of
+     * bufs_size bytes (ctx.c's carve_buffers); owned. */
+    void *bufs;
+    size_t bufs_size;
+
+    /* Activations, one row per batch token. */
     float *x;               /* (n_batch, n_embd) residual stream */
     float *xn;              /* (n_batch, n_embd) normalised input of the next product */
     float *q;               /* (n_batch, n_head * head_dim) */
@@ -53,7 +58,7 @@ struct tlm_ctx {
     void *one_scratch;      /* (n_threads) x one_scratch_size bytes */
     size_t one_scratch_size;
 
-    /* The last batch (owned). */
+    /* The last batch. */
     tlm_tok_info *tok;      /* (n_batch) */
     int32_t *cells;         /* (n_batch) */
     int32_t *out_ids;       /* (n_batch) batch index of each logits row */
