@@ -218,8 +218,8 @@ INLINE void fdot_gemv(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1,
 static _Thread_local _Alignas(64) float tls_fw[FP_ROWS][FP_K + 16]; /* padded: rows in different L1 sets */
 static _Thread_local _Alignas(64) float tls_facc[TLM_MM_CHUNK_ROWS][FP_TOK][16];
 
-static void fpanel_convert(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t k0,
-                           int nk) {
+INLINE void fpanel_convert(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64_t k0,
+                          int nk) {
     for (int i = 0; i < R; i++) {
         const uint8_t *row = a->w + (size_t)(r + i) * a->w_row_size;
         for (int k = 0; k < nk; k += 16) {
@@ -289,7 +289,7 @@ static void fpanel_store(const tlm_mm_args *a, int64_t r, int ab, int R, int64_t
 }
 
 /* One token part: every column panel, then the sums. */
-static void fdot_part(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+INLINE void fdot_part(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                       int64_t t1) {
     for (int64_t k0 = 0; k0 < a->cols; k0 += FP_K) {
         int nk = (int)TLM_MIN(FP_K, a->cols - k0);

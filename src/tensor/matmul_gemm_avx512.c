@@ -202,7 +202,8 @@ static void store_chunk(const tlm_mm_args *a, int64_t r, int R, int64_t t0, int6
             tlm_x86_transpose16(v);
             __mmask16 m = (__mmask16)((1u << TLM_MIN(16, R - i0)) - 1);
             float *base = a->y + (t0 + u * TT) * a->rows + r + i0;
-            for (int64_t j = 0; j < n; j++) _mm512_mask_storeu_ps(base + j * a->rows, m, v[j]);
+            TLM_UNROLL for (int j = 0; j < 16; j++)
+                if (j < n) _mm512_mask_storeu_ps(base + j * a->rows, m, v[j]);
         }
     }
 }

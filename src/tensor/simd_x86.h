@@ -53,23 +53,23 @@ static inline __m512 tlm_x86_round_away(__m512 v) {
 /* In-register 16 x 16 transpose: v[i] lane j <-> v[j] lane i. */
 static inline void tlm_x86_transpose16(__m512 v[16]) {
     __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
+    TLM_UNROLL for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
     }
-    for (int i = 0; i < 16; i += 4) {
+    TLM_UNROLL for (int i = 0; i < 16; i += 4) {
         v[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
         v[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
         v[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
         v[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
     }
-    for (int i = 0; i < 4; i++) {
+    TLM_UNROLL for (int i = 0; i < 4; i++) {
         t[i] = _mm512_shuffle_f32x4(v[i], v[i + 4], 0x88);
         t[i + 4] = _mm512_shuffle_f32x4(v[i], v[i + 4], 0xdd);
         t[i + 8] = _mm512_shuffle_f32x4(v[i + 8], v[i + 12], 0x88);
         t[i + 12] = _mm512_shuffle_f32x4(v[i + 8], v[i + 12], 0xdd);
     }
-    for (int i = 0; i < 4; i++) {
+    TLM_UNROLL for (int i = 0; i < 4; i++) {
         v[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
         v[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
         v[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
@@ -93,8 +93,9 @@ static inline __m512i tlm_x86_sum4x4(__m512i a, __m512i b, __m512i c, __m512i d)
  * lanes of v[r], of *hi the sum of its high 8 lanes. */
 static inline void tlm_x86_sum_halves16(const __m512i v[16], __m512i *lo, __m512i *hi) {
     __m512i q[4], s[2];
-    for (int m = 0; m < 4; m++) q[m] = tlm_x86_sum4x4(v[4 * m], v[4 * m + 1], v[4 * m + 2], v[4 * m + 3]);
-    for (int m = 0; m < 2; m++)
+    TLM_UNROLL for (int m = 0; m < 4; m++)
+        q[m] = tlm_x86_sum4x4(v[4 * m], v[4 * m + 1], v[4 * m + 2], v[4 * m + 3]);
+    TLM_UNROLL for (int m = 0; m < 2; m++)
         s[m] = _mm512_add_epi32(_mm512_shuffle_i64x2(q[2 * m], q[2 * m + 1], 0x88),
                                 _mm512_shuffle_i64x2(q[2 * m], q[2 * m + 1], 0xdd));
     *lo = _mm512_shuffle_i64x2(s[0], s[1], 0x88);
@@ -117,15 +118,15 @@ static inline __m512 tlm_x86_hsum16x16(const __m512 v[16]) {
     /* Input o goes where the tree leaves lane o: the last step leaves
      * vector 4n+q's sum in lane 4q+n. */
     __m512 p[8], q[4], r[2];
-    for (int m = 0; m < 8; m++) {
+    TLM_UNROLL for (int m = 0; m < 8; m++) {
         int a = 4 * ((2 * m) % 4) + (2 * m) / 4, b = 4 * ((2 * m + 1) % 4) + (2 * m + 1) / 4;
         p[m] = _mm512_add_ps(_mm512_shuffle_f32x4(v[a], v[b], 0x44),
                              _mm512_shuffle_f32x4(v[a], v[b], 0xee));
     }
-    for (int n = 0; n < 4; n++)
+    TLM_UNROLL for (int n = 0; n < 4; n++)
         q[n] = _mm512_add_ps(_mm512_shuffle_f32x4(p[2 * n], p[2 * n + 1], 0x88),
                              _mm512_shuffle_f32x4(p[2 * n], p[2 * n + 1], 0xdd));
-    for (int k = 0; k < 2; k++)
+    TLM_UNROLL for (int k = 0; k < 2; k++)
         r[k] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * k], q[2 * k + 1], 0x44),
                              _mm512_shuffle_ps(q[2 * k], q[2 * k + 1], 0xee));
     return _mm512_add_ps(_mm512_shuffle_ps(r[0], r[1], 0x88), _mm512_shuffle_ps(r[0], r[1], 0xdd));
