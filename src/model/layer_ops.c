@@ -1,14 +1,13 @@
 /*
  * layer_ops.c - per-row operators of the forward pass (see layer_ops.h).
  *
- * Built on the tensor module's vector primitives and float GEMV; the order
+ * Built on the tensor module's vector primitives (ops_kernels.h); the order
  * of every floating-point sum is fixed by the code, never by the thread that
  * runs it or by the other rows of a job.
  */
 #include "model/layer_ops.h"
 
 #include "core/util.h"
-#include "tensor/matmul.h"
 #include "tensor/ops.h"
 #include "tensor/ops_kernels.h"
 #include "tensor/quant.h"
@@ -71,25 +70,16 @@ static void load_cells(const tlm_ops_kernels *k, const tlm_attn_job *j, bool val
     }
 }
 
-/* y (rows) = w (rows x cols, floats) x, one thread: the matmul module's
- * float GEMV, whose result for a row does not depend on how many rows the
- * call has (rows start at a chunk boundary here). */
-static void gemv(const float *w, int32_t rows, int32_t cols, const float *x, float *y) {
-    tlm_status st = tlm_matmul(NULL, TLM_TYPE_F32, w, rows, cols, x, 1, y, NULL);
-    TLM_ASSERT(st == TLM_OK);
-}
-
 size_t tlm_lo_attend_scratch(int32_t n_rows, int32_t n_heads, int32_t n_cells,
                              int32_t head_dim) {
     return (size_t)n_rows * (size_t)n_heads * (size_t)n_cells +
-           (2 * TLM_ATTN_CHUNK + 1) * (size_t)head_dim + 16;
+           2 * TLM_ATTN_CHUNK * (size_t)head_dim + 16;
 }
 
 typedef struct att_bufs {
     float *s;       /* (n_rows, n_heads, n_max) scores, then probabilities */
     float *kv;      /* (CHUNK, head_dim) key or value rows of one chunk */
-    float *vt;      /* (head_dim, CHUNK) the value rows transposed */
-    float *tmp;     /* (head_dim) */
+    float *kt;      /* (head_dim, CHUNK) the key rows transposed, zero-padded */
     int32_t n_max;  /* most cells any row sees */
 } att_bufs;
 
@@ -97,59 +87,50 @@ static float *scores_of(const tlm_attn_job *j, const att_bufs *b, int32_t r, int
     return b->s + ((size_t)r * (size_t)(j->h1 - j->h0) + (size_t)h) * (size_t)b->n_max;
 }
 
-/* Scores q.k * scale, chunk by chunk: each key chunk is converted once for
- * every row and head of the job. */
-static void attend_scores(const tlm_ops_kernels *k, const tlm_attn_job *j, const att_bufs *b) {
+/* Keys [c0, c0 + cnt) as floats, a column per key, the columns up to
+ * CHUNK zero. */
+static void load_keys_t(const tlm_ops_kernels *k, const tlm_attn_job *j, int32_t c0, int32_t cnt,
+                        const att_bufs *b) {
     int32_t hd = j->head_dim;
+    load_cells(k, j, false, c0, cnt, b->kv);
+    for (int32_t d = 0; d < hd; d++) {
+        float *row = b->kt + (size_t)d * TLM_ATTN_CHUNK;
+        for (int32_t c = 0; c < cnt; c++) row[c] = b->kv[(size_t)c * hd + d];
+        for (int32_t c = cnt; c < TLM_ATTN_CHUNK; c++) row[c] = 0.0f;
+    }
+}
+
+/* Scores q.k * scale, chunk by chunk.  Keys lie transposed, so a score is
+ * a run of FMAs over the head's dimensions with no reduction at the end
+ * (a dot product per key spent more on its reduction than on its FMAs at
+ * head size 64), and one call covers all of a row's heads, which share
+ * each key vector. */
+static void attend_scores(const tlm_ops_kernels *k, const tlm_attn_job *j, const att_bufs *b) {
+    int32_t hd = j->head_dim, nh = j->h1 - j->h0;
     for (int32_t c0 = 0; c0 < b->n_max; c0 += TLM_ATTN_CHUNK) {
         int32_t cnt = TLM_MIN(TLM_ATTN_CHUNK, b->n_max - c0);
-        load_cells(k, j, false, c0, cnt, b->kv);
+        load_keys_t(k, j, c0, cnt, b);
         for (int32_t r = 0; r < j->n_rows; r++) {
             int32_t m = TLM_MIN(cnt, j->n_vis[r] - c0);
-            for (int32_t h = 0; m > 0 && h < j->h1 - j->h0; h++) {
-                float *s = scores_of(j, b, r, h) + c0;
-                gemv(b->kv, m, hd, j->q[r] + (size_t)(j->h0 + h) * hd, s);
-                k->scale(s, j->scale, m);
-            }
+            if (m > 0)
+                k->scores_t(scores_of(j, b, r, 0) + c0, b->n_max, j->q[r] + (size_t)j->h0 * hd, hd,
+                            nh, b->kt, TLM_ATTN_CHUNK, m, hd, j->scale);
         }
     }
 }
 
-/* Up to this head size a whole chunk of values goes through one product
- * with the transposed chunk; beyond it the product's per-row reductions
- * cost more than adding the value rows one by one (measured: ~7% less
- * prefill time for head size 64, ~4% more for 256). */
-#define PV_PRODUCT_MAX_DIM 128
-
-/* out += p . V: whole chunks as one product with the transposed values
- * (small heads), otherwise and for the last partial chunk of a row cell by
- * cell.  Which it is depends only on the head size and the row's own count
- * of cells, never on the other rows. */
+/* out += p . V, chunk by chunk, each row and head by one call that adds
+ * the row's visible cells of the chunk in order. */
 static void attend_values(const tlm_ops_kernels *k, const tlm_attn_job *j, const att_bufs *b) {
     int32_t hd = j->head_dim, nh = j->h1 - j->h0;
     for (int32_t c0 = 0; c0 < b->n_max; c0 += TLM_ATTN_CHUNK) {
         int32_t cnt = TLM_MIN(TLM_ATTN_CHUNK, b->n_max - c0);
-        bool transposed = false;
         load_cells(k, j, true, c0, cnt, b->kv);
         for (int32_t r = 0; r < j->n_rows; r++) {
             int32_t m = TLM_MIN(cnt, j->n_vis[r] - c0);
-            bool whole = m == TLM_ATTN_CHUNK && hd <= PV_PRODUCT_MAX_DIM;
-            if (whole && !transposed) {
-                for (int32_t c = 0; c < TLM_ATTN_CHUNK; c++)
-                    for (int32_t d = 0; d < hd; d++)
-                        b->vt[(size_t)d * TLM_ATTN_CHUNK + c] = b->kv[(size_t)c * hd + d];
-                transposed = true;
-            }
-            for (int32_t h = 0; m > 0 && h < nh; h++) {
-                const float *p = scores_of(j, b, r, h) + c0;
-                float *o = j->out[r] + (size_t)(j->h0 + h) * hd;
-                if (whole) {
-                    gemv(b->vt, hd, TLM_ATTN_CHUNK, p, b->tmp);
-                    k->axpy(o, 1.0f, b->tmp, hd);
-                } else {
-                    for (int32_t c = 0; c < m; c++) k->axpy(o, p[c], b->kv + (size_t)c * hd, hd);
-                }
-            }
+            for (int32_t h = 0; m > 0 && h < nh; h++)
+                k->axpy_rows(j->out[r] + (size_t)(j->h0 + h) * hd, scores_of(j, b, r, h) + c0,
+                             b->kv, m, hd);
         }
     }
 }
@@ -179,8 +160,7 @@ void tlm_lo_attend(const tlm_attn_job *j, float *scratch) {
     for (int32_t r = 0; r < j->n_rows; r++) b.n_max = TLM_MAX(b.n_max, j->n_vis[r]);
     b.s = scratch;
     b.kv = scratch + (size_t)j->n_rows * (size_t)nh * (size_t)b.n_max;
-    b.vt = b.kv + (size_t)TLM_ATTN_CHUNK * hd;
-    b.tmp = b.vt + (size_t)TLM_ATTN_CHUNK * hd;
+    b.kt = b.kv + (size_t)TLM_ATTN_CHUNK * hd;
     attend_scores(k, j, &b);
     float inv[TLM_ATTN_MAX_ROWS][TLM_ATTN_MAX_HEADS];
     for (int32_t r = 0; r < j->n_rows; r++)

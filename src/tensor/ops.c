@@ -80,9 +80,23 @@ static uint64_t read_sum_scalar(const uint64_t *p, int64_t n) {
     return s[0] + s[1] + s[2] + s[3];
 }
 
+static void scores_t_scalar(float *s, int64_t lds, const float *q, int64_t ldq, int64_t nq,
+                            const float *kt, int64_t ld, int64_t m, int64_t hd, float scale) {
+    for (int64_t i = 0; i < nq; i++)
+        for (int64_t c = 0; c < m; c++) {
+            float acc = 0.0f;
+            for (int64_t d = 0; d < hd; d++) acc += q[i * ldq + d] * kt[d * ld + c];
+            s[i * lds + c] = acc * scale;
+        }
+}
+
+static void axpy_rows_scalar(float *o, const float *p, const float *v, int64_t m, int64_t hd) {
+    for (int64_t c = 0; c < m; c++) axpy_scalar(o, p[c], v + c * hd, hd);
+}
+
 const tlm_ops_kernels tlm_ops_kernels_scalar = {
-    f16_to_f32_scalar, dot_scalar,      axpy_scalar,    scale_scalar,
-    silu_mul_scalar,   gelu_mul_scalar, exp_sub_scalar, read_sum_scalar,
+    f16_to_f32_scalar, dot_scalar,      axpy_scalar,    scale_scalar,     silu_mul_scalar,
+    gelu_mul_scalar,   exp_sub_scalar,  scores_t_scalar, axpy_rows_scalar, read_sum_scalar,
 };
 
 const tlm_ops_kernels *tlm_ops_kernels_get(tlm_simd s) {

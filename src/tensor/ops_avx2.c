@@ -148,6 +148,32 @@ static uint64_t read_sum(const uint64_t *p, int64_t n) {
     return (uint64_t)_mm_cvtsi128_si64(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)));
 }
 
+/* One query x keys [c0, c0 + 32): four accumulators, FMAs over d in
+ * order (kt's columns up to ld are readable; ld is a multiple of 16). */
+static void scores_t(float *s, int64_t lds, const float *q, int64_t ldq, int64_t nq,
+                     const float *kt, int64_t ld, int64_t m, int64_t hd, float scale) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    for (int64_t i = 0; i < nq; i++)
+        for (int64_t c0 = 0; c0 < m; c0 += 32) {
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                             _mm256_setzero_ps()};
+            int nv = (int)((m - c0 + 7) / 8 < 4 ? (m - c0 + 7) / 8 : 4);
+            for (int64_t d = 0; d < hd; d++) {
+                __m256 qb = _mm256_set1_ps(q[i * ldq + d]);
+                for (int v = 0; v < nv; v++)
+                    acc[v] = _mm256_fmadd_ps(qb, _mm256_loadu_ps(kt + d * ld + c0 + 8 * v), acc[v]);
+            }
+            for (int v = 0; v < nv; v++) {
+                int64_t left = m - c0 - 8 * v;
+                store_part(s + i * lds + c0 + 8 * v, _mm256_mul_ps(acc[v], vs), left < 8 ? left : 8);
+            }
+        }
+}
+
+static void axpy_rows(float *o, const float *p, const float *v, int64_t m, int64_t hd) {
+    for (int64_t c = 0; c < m; c++) axpy(o, p[c], v + c * hd, hd);
+}
+
 const tlm_ops_kernels tlm_ops_kernels_avx2 = {
-    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub, read_sum,
+    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub, scores_t, axpy_rows, read_sum,
 };

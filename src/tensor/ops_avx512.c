@@ -5,6 +5,7 @@
  * path; dot products sum in 16 lanes.
  */
 #include "tensor/ops_kernels.h"
+#include "tensor/simd_x86.h"
 
 #include <immintrin.h>
 #include <stdbool.h>
@@ -121,6 +122,63 @@ static uint64_t read_sum(const uint64_t *p, int64_t n) {
     return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
 }
 
+/* Queries [0, NI) x keys [c0, c0 + 16 NV): one accumulator per query and
+ * key vector, FMAs over d in order; stores the first m - c0 keys. */
+INLINE void qk_tile(float *s, int64_t lds, const float *q, int64_t ldq, int NI, const float *kt,
+                    int64_t ld, int64_t c0, int NV, int64_t m, int64_t hd, float scale) {
+    __m512 acc[4][4], k[4];
+    TLM_UNROLL for (int i = 0; i < 4; i++) TLM_UNROLL for (int v = 0; v < 4; v++)
+        acc[i][v] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < hd; d++) {
+        TLM_UNROLL for (int v = 0; v < NV; v++) k[v] = _mm512_loadu_ps(kt + d * ld + c0 + 16 * v);
+        TLM_UNROLL for (int i = 0; i < NI; i++) {
+            __m512 qb = _mm512_set1_ps(q[i * ldq + d]);
+            TLM_UNROLL for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(qb, k[v], acc[i][v]);
+        }
+    }
+    const __m512 vs = _mm512_set1_ps(scale);
+    TLM_UNROLL for (int v = 0; v < NV; v++) {
+        int64_t left = m - c0 - 16 * v;
+        __mmask16 mk = tail_mask(left < 16 ? left : 16);
+        TLM_UNROLL for (int i = 0; i < NI; i++)
+            _mm512_mask_storeu_ps(s + i * lds + c0 + 16 * v, mk, _mm512_mul_ps(acc[i][v], vs));
+    }
+}
+
+/* Tiles of 4 queries x 64 keys (16 accumulators; a key vector serves four
+ * queries), narrower at the edges. */
+static void scores_t(float *s, int64_t lds, const float *q, int64_t ldq, int64_t nq,
+                     const float *kt, int64_t ld, int64_t m, int64_t hd, float scale) {
+    for (int64_t c0 = 0; c0 < m; c0 += 64) {
+        int nv = (int)((m - c0 + 15) / 16 < 4 ? (m - c0 + 15) / 16 : 4);
+        int64_t i = 0;
+        for (; i + 4 <= nq; i += 4) {
+            if (nv == 4) qk_tile(s + i * lds, lds, q + i * ldq, ldq, 4, kt, ld, c0, 4, m, hd, scale);
+            else qk_tile(s + i * lds, lds, q + i * ldq, ldq, 4, kt, ld, c0, nv, m, hd, scale);
+        }
+        for (; i < nq; i++) qk_tile(s + i * lds, lds, q + i * ldq, ldq, 1, kt, ld, c0, nv, m, hd, scale);
+    }
+}
+
+static void axpy_rows(float *o, const float *p, const float *v, int64_t m, int64_t hd) {
+    for (int64_t d0 = 0; d0 < hd; d0 += 64) {
+        __m512 acc[4];
+        __mmask16 mk[4];
+        TLM_UNROLL for (int j = 0; j < 4; j++) {
+            int64_t left = hd - d0 - 16 * j;
+            mk[j] = tail_mask(left <= 0 ? 0 : left < 16 ? left : 16);
+            acc[j] = _mm512_maskz_loadu_ps(mk[j], o + d0 + 16 * j);
+        }
+        for (int64_t c = 0; c < m; c++) {
+            __m512 pb = _mm512_set1_ps(p[c]);
+            const float *row = v + c * hd + d0;
+            TLM_UNROLL for (int j = 0; j < 4; j++)
+                acc[j] = _mm512_fmadd_ps(pb, _mm512_maskz_loadu_ps(mk[j], row + 16 * j), acc[j]);
+        }
+        TLM_UNROLL for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(o + d0 + 16 * j, mk[j], acc[j]);
+    }
+}
+
 const tlm_ops_kernels tlm_ops_kernels_avx512 = {
-    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub, read_sum,
+    f16_to_f32, dot, axpy, scale, silu_mul, gelu_mul, exp_sub, scores_t, axpy_rows, read_sum,
 };

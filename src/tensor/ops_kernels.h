@@ -22,6 +22,17 @@ typedef struct tlm_ops_kernels {
     void (*gelu_mul)(float *y, const float *g, const float *u, int64_t n);
     /* x = exp(x - m) in place; returns the sum of the results in double. */
     double (*exp_sub)(float *x, float m, int64_t n);
+    /* Attention scores against keys stored transposed: for each of nq
+     * queries (rows of q, ldq apart) and key c < m, s[i * lds + c] =
+     * scale * sum_d q[i][d] * kt[d * ld + c], the sum over d < hd in
+     * order.  ld is a multiple of 16 and columns [m, ld) of kt are
+     * readable (zeros): a kernel may compute them and store only m.  A score's bits depend on nothing but
+     * its query and key. */
+    void (*scores_t)(float *s, int64_t lds, const float *q, int64_t ldq, int64_t nq,
+                     const float *kt, int64_t ld, int64_t m, int64_t hd, float scale);
+    /* o[d] += p[c] * v[c * hd + d] for c < m in order, d < hd: m calls of
+     * axpy, bit for bit, with o kept in registers. */
+    void (*axpy_rows)(float *o, const float *p, const float *v, int64_t m, int64_t hd);
     /* Sums n words read as 4 interleaved sequential streams (n a multiple
      * of 32): the memory-bandwidth probe of `tinylm bench --kernels`. */
     uint64_t (*read_sum)(const uint64_t *p, int64_t n);

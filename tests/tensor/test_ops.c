@@ -333,6 +333,62 @@ TEST(read_sum_all_words) {
     }
 }
 
+/* Attention's score kernel: within 1e-5 of the double-precision dot
+ * product times the scale on every path, and a score's bits independent of
+ * the call it is in (how many queries, how many keys, where in a tile). */
+TEST(scores_t_matches_and_independent) {
+    enum { HD = 72, LD = 64, NQ = 7 };
+    static float q[NQ * HD], kt[HD * LD], s[NQ * LD], s1[LD];
+    for (int i = 0; i < NQ * HD; i++) q[i] = srand1(2.0f);
+    for (int i = 0; i < HD * LD; i++) kt[i] = srand1(2.0f);
+    const float scale = 0.125f;
+    for (int path = 0; path < TLM_SIMD_COUNT; path++) {
+        if (!tlm_simd_supported((tlm_simd)path)) continue;
+        const tlm_ops_kernels *k = tlm_ops_kernels_get((tlm_simd)path);
+        k->scores_t(s, LD, q, HD, NQ, kt, LD, LD, HD, scale);
+        for (int i = 0; i < NQ; i++)
+            for (int c = 0; c < LD; c++) {
+                double want = 0, mag = 0;
+                for (int d = 0; d < HD; d++) {
+                    want += (double)q[i * HD + d] * kt[d * LD + c];
+                    mag += fabs((double)q[i * HD + d] * kt[d * LD + c]);
+                }
+                ASSERT_MSG(fabs(s[i * LD + c] - want * scale) <= 1e-5 * mag * scale + 1e-30,
+                           "%s q %d key %d: %g vs %g", tlm_simd_name((tlm_simd)path), i, c,
+                           s[i * LD + c], want * scale);
+            }
+        for (int i = 0; i < NQ; i++)
+            for (int m = 1; m <= LD; m += 13) {
+                for (int c = 0; c < LD; c++) s1[c] = -1.0f;
+                k->scores_t(s1, LD, q + i * HD, HD, 1, kt, LD, m, HD, scale);
+                ASSERT_MSG(!memcmp(s1, s + i * LD, sizeof(float) * (size_t)m),
+                           "%s q %d m %d: a score depends on its call", tlm_simd_name((tlm_simd)path), i, m);
+                ASSERT_MSG(m == LD || s1[m] == -1.0f, "%s wrote past m", tlm_simd_name((tlm_simd)path));
+            }
+    }
+}
+
+/* axpy_rows is m calls of axpy, bit for bit, on every path. */
+TEST(axpy_rows_is_repeated_axpy) {
+    enum { M = 37 };
+    static const int dims[] = {64, 72, 256, 5};
+    static float v[M * 256], p[M], o1[256], o2[256];
+    for (int i = 0; i < M * 256; i++) v[i] = srand1(1.0f);
+    for (int i = 0; i < M; i++) p[i] = srand1(1.0f);
+    for (int path = 0; path < TLM_SIMD_COUNT; path++) {
+        if (!tlm_simd_supported((tlm_simd)path)) continue;
+        const tlm_ops_kernels *k = tlm_ops_kernels_get((tlm_simd)path);
+        for (size_t di = 0; di < TLM_ARRAY_LEN(dims); di++) {
+            int hd = dims[di];
+            for (int d = 0; d < 256; d++) o1[d] = o2[d] = srand1(1.0f);
+            k->axpy_rows(o1, p, v, M, hd);
+            for (int c = 0; c < M; c++) k->axpy(o2, p[c], v + c * hd, hd);
+            ASSERT_MSG(!memcmp(o1, o2, sizeof o1), "%s head size %d",
+                       tlm_simd_name((tlm_simd)path), hd);
+        }
+    }
+}
+
 static void teardown(void) {
     tlm_pool_free(pools[1]);
     tlm_pool_free(pools[2]);
@@ -345,4 +401,5 @@ TEST_MAIN(TEST_ENTRY(expf_within_2ulp), TEST_ENTRY(activations_match_formulas),
           TEST_ENTRY(rms_norm_matches_formula), TEST_ENTRY(rope_both_layouts),
           TEST_ENTRY(attention_matches_naive), TEST_ENTRY(attention_rejects_bad_params),
           TEST_ENTRY(ops_thread_counts_bitwise), TEST_ENTRY(read_sum_all_words),
+          TEST_ENTRY(scores_t_matches_and_independent), TEST_ENTRY(axpy_rows_is_repeated_axpy),
           TEST_ENTRY(zz_teardown))
