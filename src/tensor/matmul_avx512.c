@@ -193,40 +193,10 @@ INLINE void fdot_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64
         a->y[(t + j) * a->rows + r + i] = tlm_x86_hsum16(acc[i][j]);
 }
 
-/* Sixteen rows x one token: fdot_tile's sums, reduced together by
- * tlm_x86_hsum16x16 (the same tree, lane by lane) and written by one
- * store.  One reduction per row cost more than the row's FMAs for short
- * rows (attention's 64-wide heads: 10 ops against 4). */
-INLINE void fdot_rows16(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
-    __m512 acc[16];
-    TLM_UNROLL for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
-    const int64_t n = a->cols;
-    const int es = wt == TLM_TYPE_F32 ? 4 : 2;
-    const size_t rs = a->w_row_size;
-    const float *x = a->x + t * n;
-    const uint8_t *w = a->w + (size_t)r * rs;
-    int64_t k = 0;
-    for (; k + 16 <= n; k += 16) {
-        __m512 xv = _mm512_loadu_ps(x + k);
-        TLM_UNROLL for (int i = 0; i < 16; i++) {
-            PF_LINES(w + (i + 16) * rs + k * es, 1);
-            acc[i] = _mm512_fmadd_ps(load_wf(wt, w + i * rs, k, 0, false), xv, acc[i]);
-        }
-    }
-    if (k < n) {
-        __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
-        __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
-        TLM_UNROLL for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(load_wf(wt, w + i * rs, k, m, true), xv, acc[i]);
-    }
-    _mm512_storeu_ps(a->y + t * a->rows + r, tlm_x86_hsum16x16(acc));
-}
-
 INLINE void fdot_gemv(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                       int64_t t1) {
     for (int64_t t = t0; t < t1; t++) {
         int64_t r = r0;
-        for (; r + 16 <= r1; r += 16) fdot_rows16(wt, a, r, t);
         for (; r + FGV_R <= r1; r += FGV_R) fdot_tile(wt, a, r, FGV_R, t, 1, true);
         for (; r < r1; r++) fdot_tile(wt, a, r, 1, t, 1, false);
     }
