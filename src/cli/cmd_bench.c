@@ -279,7 +279,9 @@ static int bench_threads(bench *b, int threads, result *res) {
     const bench_opts *o = b->o;
     tlm_ctx_params cp = tlm_ctx_default_params();
     cp.n_threads = threads;
-    cp.n_batch = (int32_t)TLM_MAX(o->p, 1);
+    /* At least the default batch: the ttft prompt is one batch, as in
+     * `tinylm run`, even when -p asks for a short (or no) pp prompt. */
+    cp.n_batch = (int32_t)TLM_MAX(o->p, cp.n_batch);
     cp.n_ctx = (int32_t)TLM_MAX(TLM_MAX(o->p, o->n), 64) + 64;
     tlm_error err = {0};
     if (tlm_ctx_create(b->model, &cp, &b->ctx, &err) != TLM_OK) {
