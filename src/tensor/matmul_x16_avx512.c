@@ -275,6 +275,75 @@ static void unpack_side_q5_0(const uint8_t *side, int64_t nb, size_t rsz, uint8_
     }
 }
 
+/* v[k] byte i -> v[i] byte k: a 16 x 16 byte transpose in four rounds of
+ * unpacks (bytes, words, dwords, qwords). */
+INLINE void transpose16_u8(__m128i v[16]) {
+    __m128i t[16], u[16];
+    TLM_UNROLL for (int k = 0; k < 8; k++) {
+        t[k] = _mm_unpacklo_epi8(v[2 * k], v[2 * k + 1]);     /* rows 2k, 2k+1; cols 0-7 */
+        t[k + 8] = _mm_unpackhi_epi8(v[2 * k], v[2 * k + 1]); /* cols 8-15 */
+    }
+    TLM_UNROLL for (int h = 0; h < 2; h++) TLM_UNROLL for (int k = 0; k < 4; k++) {
+        u[8 * h + k] = _mm_unpacklo_epi16(t[8 * h + 2 * k], t[8 * h + 2 * k + 1]);     /* rows 4k..; 4 cols */
+        u[8 * h + k + 4] = _mm_unpackhi_epi16(t[8 * h + 2 * k], t[8 * h + 2 * k + 1]); /* next 4 cols */
+    }
+    TLM_UNROLL for (int g = 0; g < 4; g++) { /* u[4g .. 4g+3]: rows 0-3, 4-7, 8-11, 12-15 of cols 4g..4g+3 */
+        __m128i a = _mm_unpacklo_epi32(u[4 * g], u[4 * g + 1]), b = _mm_unpackhi_epi32(u[4 * g], u[4 * g + 1]);
+        __m128i c = _mm_unpacklo_epi32(u[4 * g + 2], u[4 * g + 3]), d = _mm_unpackhi_epi32(u[4 * g + 2], u[4 * g + 3]);
+        v[4 * g] = _mm_unpacklo_epi64(a, c);
+        v[4 * g + 1] = _mm_unpackhi_epi64(a, c);
+        v[4 * g + 2] = _mm_unpacklo_epi64(b, d);
+        v[4 * g + 3] = _mm_unpackhi_epi64(b, d);
+    }
+}
+
+/* Q4_K's side fields back into the group's 16 rows: each row's 12 packed
+ * scale bytes are formed in 16 lanes (the inverse of tlm_quant_k4_pack's
+ * split) and transposed into the rows. */
+static void unpack_side_q4_K(const uint8_t *side, int64_t nb, size_t rsz, uint8_t *dst) {
+    const __m128i lo8 = _mm_set1_epi16(0x00ff), c0 = _mm_set1_epi8((char)0xc0),
+                  f0 = _mm_set1_epi8((char)0xf0), f = _mm_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *aux = side + b * 320;
+        __m128i sc[8], mn[8], v[16];
+        TLM_UNROLL for (int j = 0; j < 8; j++) sc[j] = _mm_loadu_si128((const __m128i *)(aux + 64 + 16 * j));
+        TLM_UNROLL for (int q = 0; q < 4; q++) { /* pairs of sub-blocks 2q, 2q+1 per row */
+            __m128i lo = _mm_loadu_si128((const __m128i *)(aux + 192 + 32 * q));
+            __m128i hi = _mm_loadu_si128((const __m128i *)(aux + 192 + 32 * q + 16));
+            mn[2 * q] = _mm_packus_epi16(_mm_and_si128(lo, lo8), _mm_and_si128(hi, lo8));
+            mn[2 * q + 1] = _mm_packus_epi16(_mm_srli_epi16(lo, 8), _mm_srli_epi16(hi, 8));
+        }
+        TLM_UNROLL for (int j = 0; j < 4; j++) { /* bits 4-5 of sc/mn[j+4] go to bits 6-7 */
+            v[j] = _mm_or_si128(sc[j], _mm_and_si128(_mm_slli_epi16(sc[j + 4], 2), c0));
+            v[j + 4] = _mm_or_si128(mn[j], _mm_and_si128(_mm_slli_epi16(mn[j + 4], 2), c0));
+            v[j + 8] = _mm_or_si128(_mm_and_si128(sc[j + 4], f), _mm_and_si128(_mm_slli_epi16(mn[j + 4], 4), f0));
+        }
+        TLM_UNROLL for (int j = 12; j < 16; j++) v[j] = _mm_setzero_si128();
+        transpose16_u8(v);
+        for (int i = 0; i < 16; i++) {
+            uint8_t *blk = dst + (size_t)i * rsz + (size_t)b * 144;
+            memcpy(blk, aux + 2 * i, 2);
+            memcpy(blk + 2, aux + 32 + 2 * i, 2);
+            _mm_mask_storeu_epi8(blk + 4, 0x0fff, v[i]);
+        }
+    }
+}
+
+/* Q6_K's side fields: the 16 scales of each row are a byte transpose. */
+static void unpack_side_q6_K(const uint8_t *side, int64_t nb, size_t rsz, uint8_t *dst) {
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *aux = side + b * 288;
+        __m128i v[16];
+        TLM_UNROLL for (int s = 0; s < 16; s++) v[s] = _mm_loadu_si128((const __m128i *)(aux + 32 + 16 * s));
+        transpose16_u8(v);
+        for (int i = 0; i < 16; i++) {
+            uint8_t *blk = dst + (size_t)i * rsz + (size_t)b * 210;
+            _mm_storeu_si128((__m128i *)(blk + 192), v[i]);
+            memcpy(blk + 208, aux + 2 * i, 2);
+        }
+    }
+}
+
 void tlm_mm_avx512_unpack_x16(tlm_type wt, const void *group, int64_t cols, void *out) {
     const uint8_t *grp = group;
     uint8_t *dst = out;
@@ -296,7 +365,10 @@ void tlm_mm_avx512_unpack_x16(tlm_type wt, const void *group, int64_t cols, void
                                          _mm512_castps_si512(v[i]));
         }
     }
-    if (wt == TLM_TYPE_Q5_0) unpack_side_q5_0(grp + (size_t)nb * (size_t)f->P, nb, rsz, dst);
+    const uint8_t *side = grp + (size_t)nb * (size_t)f->P;
+    if (wt == TLM_TYPE_Q5_0) unpack_side_q5_0(side, nb, rsz, dst);
+    else if (wt == TLM_TYPE_Q4_K) unpack_side_q4_K(side, nb, rsz, dst);
+    else if (wt == TLM_TYPE_Q6_K) unpack_side_q6_K(side, nb, rsz, dst);
     else tlm_x16_unpack_side(wt, grp, cols, dst);
 }
 
