@@ -60,7 +60,7 @@ static size_t max_scratch(const tlm_model *m, int64_t n) {
  * own, after a line of gap that ASan builds poison, so an overrun into the
  * next buffer is still reported. */
 typedef struct {
-    void **at;
+    void *at; /* the address of the context's pointer to set */
     size_t bytes;
 } buf_req;
 
@@ -77,7 +77,8 @@ static bool carve_buffers(tlm_ctx *c, const buf_req *req, size_t n) {
     c->bufs = p;
     c->bufs_size = total;
     for (size_t i = 0; i < n; i++) {
-        *req[i].at = p;
+        void *buf = p;
+        memcpy(req[i].at, &buf, sizeof buf); /* float *, double *, ...: set through its bytes */
         ASAN_POISON_MEMORY_REGION(p + req[i].bytes, carve_size(req[i].bytes) - req[i].bytes);
         p += carve_size(req[i].bytes);
     }
@@ -98,25 +99,25 @@ static tlm_status alloc_buffers(tlm_ctx *c, tlm_error *err) {
     c->mm_scratch_size = max_scratch(c->model, c->params.n_batch);
     c->one_scratch_size = tlm_pad_u64(max_scratch(c->model, 1), 64);
     const buf_req req[] = {
-        {(void **)&c->x, embd},
-        {(void **)&c->xn, embd},
-        {(void **)&c->tmp, embd},
-        {(void **)&c->q, B * nq * sizeof(float)},
-        {(void **)&c->att, B * nq * sizeof(float)},
-        {(void **)&c->k, B * nkv * sizeof(float)},
-        {(void **)&c->v, B * nkv * sizeof(float)},
-        {(void **)&c->ffn_a, ff},
-        {(void **)&c->ffn_b, ff},
-        {(void **)&c->rope, B * (size_t)hp->n_rot * sizeof(double)},
-        {(void **)&c->att_blk, (B + 1) * sizeof *c->att_blk},
-        {(void **)&c->att_scratch, c->att_scratch_per_thread * nth * sizeof(float)},
+        {&c->x, embd},
+        {&c->xn, embd},
+        {&c->tmp, embd},
+        {&c->q, B * nq * sizeof(float)},
+        {&c->att, B * nq * sizeof(float)},
+        {&c->k, B * nkv * sizeof(float)},
+        {&c->v, B * nkv * sizeof(float)},
+        {&c->ffn_a, ff},
+        {&c->ffn_b, ff},
+        {&c->rope, B * (size_t)hp->n_rot * sizeof(double)},
+        {&c->att_blk, (B + 1) * sizeof *c->att_blk},
+        {&c->att_scratch, c->att_scratch_per_thread * nth * sizeof(float)},
         {&c->mm_scratch, c->mm_scratch_size},
         {&c->one_scratch, c->one_scratch_size * nth + 1},
-        {(void **)&c->one_x, nth * 2 * (size_t)hp->n_embd * sizeof(float)},
-        {(void **)&c->tok, B * sizeof *c->tok},
-        {(void **)&c->cells, B * sizeof *c->cells},
-        {(void **)&c->out_ids, B * sizeof *c->out_ids},
-        {(void **)&c->row_of, B * sizeof *c->row_of},
+        {&c->one_x, nth * 2 * (size_t)hp->n_embd * sizeof(float)},
+        {&c->tok, B * sizeof *c->tok},
+        {&c->cells, B * sizeof *c->cells},
+        {&c->out_ids, B * sizeof *c->out_ids},
+        {&c->row_of, B * sizeof *c->row_of},
     };
     bool ok = carve_buffers(c, req, TLM_ARRAY_LEN(req));
     c->logits_cap = TLM_MIN(c->params.n_seq_max, c->params.n_batch);
