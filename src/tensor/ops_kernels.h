@@ -26,8 +26,8 @@ typedef struct tlm_ops_kernels {
      * queries (rows of q, ldq apart) and key c < m, s[i * lds + c] =
      * scale * sum_d q[i][d] * kt[d * ld + c], the sum over d < hd in
      * order.  ld is a multiple of 16 and columns [m, ld) of kt are
-     * readable (zeros): a kernel may compute them and store only m.  A score's bits depend on nothing but
-     * its query and key. */
+     * readable (zeros): a kernel may compute them and store only m.  A
+     * score's bits depend on nothing but its query and key. */
     void (*scores_t)(float *s, int64_t lds, const float *q, int64_t ldq, int64_t nq,
                      const float *kt, int64_t ld, int64_t m, int64_t hd, float scale);
     /* o[d] += p[c] * v[c * hd + d] for c < m in order, d < hd: m calls of
