@@ -262,8 +262,9 @@ static void unpack_side_q5_0(const uint8_t *side, int64_t nb, size_t rsz, uint8_
         __m512i qh = _mm512_setzero_si512();
         TLM_UNROLL for (int m = 0; m < 8; m++) { /* mask m: quad m / 2, half m % 2 of qh */
             __m512i w = _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(aux + 8 * m)));
-            __m512i nib = _mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(half, w), sh), fifteen);
-            qh = _mm512_or_si512(qh, _mm512_sllv_epi32(nib, _mm512_set1_epi32(16 * (m % 2) + 4 * (m / 2))));
+            __m512i at = _mm512_set1_epi32(16 * (m % 2) + 4 * (m / 2));
+            w = _mm512_srlv_epi32(_mm512_permutexvar_epi32(half, w), sh);
+            qh = _mm512_or_si512(qh, _mm512_sllv_epi32(_mm512_and_si512(w, fifteen), at));
         }
         uint32_t q[16];
         _mm512_storeu_si512(q, qh);
@@ -284,12 +285,14 @@ INLINE void transpose16_u8(__m128i v[16]) {
         t[k + 8] = _mm_unpackhi_epi8(v[2 * k], v[2 * k + 1]); /* cols 8-15 */
     }
     TLM_UNROLL for (int h = 0; h < 2; h++) TLM_UNROLL for (int k = 0; k < 4; k++) {
-        u[8 * h + k] = _mm_unpacklo_epi16(t[8 * h + 2 * k], t[8 * h + 2 * k + 1]);     /* rows 4k..; 4 cols */
-        u[8 * h + k + 4] = _mm_unpackhi_epi16(t[8 * h + 2 * k], t[8 * h + 2 * k + 1]); /* next 4 cols */
+        const __m128i *p = &t[8 * h + 2 * k]; /* rows 4k .. 4k+3: 4 cols, then the next 4 */
+        u[8 * h + k] = _mm_unpacklo_epi16(p[0], p[1]);
+        u[8 * h + k + 4] = _mm_unpackhi_epi16(p[0], p[1]);
     }
-    TLM_UNROLL for (int g = 0; g < 4; g++) { /* u[4g .. 4g+3]: rows 0-3, 4-7, 8-11, 12-15 of cols 4g..4g+3 */
-        __m128i a = _mm_unpacklo_epi32(u[4 * g], u[4 * g + 1]), b = _mm_unpackhi_epi32(u[4 * g], u[4 * g + 1]);
-        __m128i c = _mm_unpacklo_epi32(u[4 * g + 2], u[4 * g + 3]), d = _mm_unpackhi_epi32(u[4 * g + 2], u[4 * g + 3]);
+    TLM_UNROLL for (int g = 0; g < 4; g++) { /* u[4g + n]: rows 4n .. 4n+3 of cols 4g .. 4g+3 */
+        const __m128i *p = &u[4 * g];
+        __m128i a = _mm_unpacklo_epi32(p[0], p[1]), b = _mm_unpackhi_epi32(p[0], p[1]);
+        __m128i c = _mm_unpacklo_epi32(p[2], p[3]), d = _mm_unpackhi_epi32(p[2], p[3]);
         v[4 * g] = _mm_unpacklo_epi64(a, c);
         v[4 * g + 1] = _mm_unpackhi_epi64(a, c);
         v[4 * g + 2] = _mm_unpacklo_epi64(b, d);
@@ -306,7 +309,8 @@ static void unpack_side_q4_K(const uint8_t *side, int64_t nb, size_t rsz, uint8_
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *aux = side + b * 320;
         __m128i sc[8], mn[8], v[16];
-        TLM_UNROLL for (int j = 0; j < 8; j++) sc[j] = _mm_loadu_si128((const __m128i *)(aux + 64 + 16 * j));
+        TLM_UNROLL for (int j = 0; j < 8; j++)
+            sc[j] = _mm_loadu_si128((const __m128i *)(aux + 64 + 16 * j));
         TLM_UNROLL for (int q = 0; q < 4; q++) { /* pairs of sub-blocks 2q, 2q+1 per row */
             __m128i lo = _mm_loadu_si128((const __m128i *)(aux + 192 + 32 * q));
             __m128i hi = _mm_loadu_si128((const __m128i *)(aux + 192 + 32 * q + 16));
@@ -316,7 +320,8 @@ static void unpack_side_q4_K(const uint8_t *side, int64_t nb, size_t rsz, uint8_
         TLM_UNROLL for (int j = 0; j < 4; j++) { /* bits 4-5 of sc/mn[j+4] go to bits 6-7 */
             v[j] = _mm_or_si128(sc[j], _mm_and_si128(_mm_slli_epi16(sc[j + 4], 2), c0));
             v[j + 4] = _mm_or_si128(mn[j], _mm_and_si128(_mm_slli_epi16(mn[j + 4], 2), c0));
-            v[j + 8] = _mm_or_si128(_mm_and_si128(sc[j + 4], f), _mm_and_si128(_mm_slli_epi16(mn[j + 4], 4), f0));
+            v[j + 8] = _mm_or_si128(_mm_and_si128(sc[j + 4], f),
+                                    _mm_and_si128(_mm_slli_epi16(mn[j + 4], 4), f0));
         }
         TLM_UNROLL for (int j = 12; j < 16; j++) v[j] = _mm_setzero_si128();
         transpose16_u8(v);
@@ -334,7 +339,8 @@ static void unpack_side_q6_K(const uint8_t *side, int64_t nb, size_t rsz, uint8_
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *aux = side + b * 288;
         __m128i v[16];
-        TLM_UNROLL for (int s = 0; s < 16; s++) v[s] = _mm_loadu_si128((const __m128i *)(aux + 32 + 16 * s));
+        TLM_UNROLL for (int s = 0; s < 16; s++)
+            v[s] = _mm_loadu_si128((const __m128i *)(aux + 32 + 16 * s));
         transpose16_u8(v);
         for (int i = 0; i < 16; i++) {
             uint8_t *blk = dst + (size_t)i * rsz + (size_t)b * 210;

@@ -165,7 +165,8 @@ static void scores_t(float *s, int64_t lds, const float *q, int64_t ldq, int64_t
             }
             for (int v = 0; v < nv; v++) {
                 int64_t left = m - c0 - 8 * v;
-                store_part(s + i * lds + c0 + 8 * v, _mm256_mul_ps(acc[v], vs), left < 8 ? left : 8);
+                store_part(s + i * lds + c0 + 8 * v, _mm256_mul_ps(acc[v], vs),
+                           left < 8 ? left : 8);
             }
         }
 }

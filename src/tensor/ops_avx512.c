@@ -133,7 +133,8 @@ INLINE void qk_tile(float *s, int64_t lds, const float *q, int64_t ldq, int NI, 
         TLM_UNROLL for (int v = 0; v < NV; v++) k[v] = _mm512_loadu_ps(kt + d * ld + c0 + 16 * v);
         TLM_UNROLL for (int i = 0; i < NI; i++) {
             __m512 qb = _mm512_set1_ps(q[i * ldq + d]);
-            TLM_UNROLL for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(qb, k[v], acc[i][v]);
+            TLM_UNROLL for (int v = 0; v < NV; v++)
+                acc[i][v] = _mm512_fmadd_ps(qb, k[v], acc[i][v]);
         }
     }
     const __m512 vs = _mm512_set1_ps(scale);
@@ -153,10 +154,13 @@ static void scores_t(float *s, int64_t lds, const float *q, int64_t ldq, int64_t
         int nv = (int)((m - c0 + 15) / 16 < 4 ? (m - c0 + 15) / 16 : 4);
         int64_t i = 0;
         for (; i + 4 <= nq; i += 4) {
-            if (nv == 4) qk_tile(s + i * lds, lds, q + i * ldq, ldq, 4, kt, ld, c0, 4, m, hd, scale);
-            else qk_tile(s + i * lds, lds, q + i * ldq, ldq, 4, kt, ld, c0, nv, m, hd, scale);
+            float *si = s + i * lds;
+            const float *qi = q + i * ldq;
+            if (nv == 4) qk_tile(si, lds, qi, ldq, 4, kt, ld, c0, 4, m, hd, scale);
+            else qk_tile(si, lds, qi, ldq, 4, kt, ld, c0, nv, m, hd, scale);
         }
-        for (; i < nq; i++) qk_tile(s + i * lds, lds, q + i * ldq, ldq, 1, kt, ld, c0, nv, m, hd, scale);
+        for (; i < nq; i++)
+            qk_tile(s + i * lds, lds, q + i * ldq, ldq, 1, kt, ld, c0, nv, m, hd, scale);
     }
 }
 
@@ -175,7 +179,8 @@ static void axpy_rows(float *o, const float *p, const float *v, int64_t m, int64
             TLM_UNROLL for (int j = 0; j < 4; j++)
                 acc[j] = _mm512_fmadd_ps(pb, _mm512_maskz_loadu_ps(mk[j], row + 16 * j), acc[j]);
         }
-        TLM_UNROLL for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(o + d0 + 16 * j, mk[j], acc[j]);
+        TLM_UNROLL for (int j = 0; j < 4; j++)
+            _mm512_mask_storeu_ps(o + d0 + 16 * j, mk[j], acc[j]);
     }
 }
 

@@ -362,8 +362,10 @@ TEST(scores_t_matches_and_independent) {
                 for (int c = 0; c < LD; c++) s1[c] = -1.0f;
                 k->scores_t(s1, LD, q + i * HD, HD, 1, kt, LD, m, HD, scale);
                 ASSERT_MSG(!memcmp(s1, s + i * LD, sizeof(float) * (size_t)m),
-                           "%s q %d m %d: a score depends on its call", tlm_simd_name((tlm_simd)path), i, m);
-                ASSERT_MSG(m == LD || s1[m] == -1.0f, "%s wrote past m", tlm_simd_name((tlm_simd)path));
+                           "%s q %d m %d: a score depends on its call",
+                           tlm_simd_name((tlm_simd)path), i, m);
+                ASSERT_MSG(m == LD || s1[m] == -1.0f, "%s wrote past m",
+                           tlm_simd_name((tlm_simd)path));
             }
     }
 }
