@@ -135,22 +135,6 @@ static void attend_values(const tlm_ops_kernels *k, const tlm_attn_job *j, const
     }
 }
 
-/* The largest of s[0 .. n), -inf for none, NaNs skipped, in 16 running
- * maxima: as one chain, each compare waited on the one before.  A maximum
- * does not depend on the order; where +0 and -0 tie, either subtracts the
- * same from every score. */
-static float row_max(const float *s, int32_t n) {
-    float m[16];
-    for (int k = 0; k < 16; k++) m[k] = -INFINITY;
-    int32_t c = 0;
-    for (; c + 16 <= n; c += 16)
-        for (int k = 0; k < 16; k++) m[k] = s[c + k] > m[k] ? s[c + k] : m[k];
-    for (; c < n; c++) m[0] = s[c] > m[0] ? s[c] : m[0];
-    float mx = -INFINITY;
-    for (int k = 0; k < 16; k++) mx = m[k] > mx ? m[k] : mx;
-    return mx;
-}
-
 /* Two passes over the visible cells: scores, softmax per row and head
  * (sum in double), then the weighted values. */
 void tlm_lo_attend(const tlm_attn_job *j, float *scratch) {
@@ -165,7 +149,7 @@ void tlm_lo_attend(const tlm_attn_job *j, float *scratch) {
     float inv[TLM_ATTN_MAX_ROWS][TLM_ATTN_MAX_HEADS];
     for (int32_t r = 0; r < j->n_rows; r++)
         for (int32_t h = 0; h < nh; h++) {
-            float *s = scores_of(j, &b, r, h), mx = row_max(s, j->n_vis[r]);
+            float *s = scores_of(j, &b, r, h), mx = tlm_max(s, j->n_vis[r]);
             double sum = j->n_vis[r] > 0 ? k->exp_sub(s, mx, j->n_vis[r]) : 0.0;
             inv[r][h] = sum > 0 ? (float)(1.0 / sum) : 0.0f;
             memset(j->out[r] + (size_t)(j->h0 + h) * hd, 0, sizeof(float) * (size_t)hd);

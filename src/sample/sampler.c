@@ -14,6 +14,7 @@
 
 #include "core/rng.h"
 #include "core/util.h"
+#include "tensor/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -401,26 +402,12 @@ static void set_probs(cand *c, int32_t n, float smax) {
     for (int32_t i = 0; i < n; i++) c[i].p = expf(c[i].s - smax);
 }
 
-/* The largest finite-or-infinite logit, ignoring NaN; eight running
- * maxima so the compiler can keep them in one vector register. */
-static float max_logit(const float *w, int32_t n) {
-    float m[8];
-    for (int j = 0; j < 8; j++) m[j] = -INFINITY;
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) m[j] = w[i + j] > m[j] ? w[i + j] : m[j];
-    for (; i < n; i++) m[0] = w[i] > m[0] ? w[i] : m[0];
-    float best = m[0];
-    for (int j = 1; j < 8; j++) best = m[j] > best ? m[j] : best;
-    return best;
-}
-
 /* Candidates within CUT_NATS of the best after temperature, in id order,
  * without probabilities yet.  Returns the count (0 when every logit is
  * -inf or NaN) and the best scaled logit. */
 static int32_t gather(tlm_sampler *s, float inv_t, float *smax_out) {
     const float *w = s->work;
-    float best = max_logit(w, s->n_vocab);
+    float best = tlm_max(w, s->n_vocab);
     if (!(best > -INFINITY)) return 0;
     float smax = best * inv_t, cut = smax - CUT_NATS;
     int32_t n = 0;

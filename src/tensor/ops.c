@@ -228,6 +228,18 @@ void tlm_scale(float *y, const float *x, float s, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = x[i] * s;
 }
 
+float tlm_max(const float *x, int64_t n) {
+    float m[16];
+    for (int k = 0; k < 16; k++) m[k] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+    float best = -INFINITY;
+    for (int k = 0; k < 16; k++) best = m[k] > best ? m[k] : best;
+    return best;
+}
+
 void tlm_softmax(float *x, int64_t n) {
     if (n <= 0) return;
     float m = x[0];

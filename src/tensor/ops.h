@@ -57,6 +57,12 @@ void tlm_add(float *y, const float *a, const float *b, int64_t n);   /* y = a + 
 void tlm_mul(float *y, const float *a, const float *b, int64_t n);   /* y = a * b */
 void tlm_scale(float *y, const float *x, float s, int64_t n);       /* y = s * x */
 
+/* The largest of x[0 .. n), NaNs skipped; -inf when there is none.  In 16
+ * running maxima, which do not wait on each other (as one chain each
+ * compare waited on the one before); a maximum does not depend on the
+ * order, and where +0 and -0 tie either is returned. */
+float tlm_max(const float *x, int64_t n);
+
 /* In place, max-subtracted: exact for large values. */
 void tlm_softmax(float *x, int64_t n);
 

@@ -370,6 +370,20 @@ TEST(scores_t_matches_and_independent) {
     }
 }
 
+/* tlm_max is the plain sequential maximum with NaNs skipped, -inf for an
+ * empty or all-NaN row, at every length around its 16-wide steps. */
+TEST(max_skips_nan) {
+    static float x[64];
+    for (int n = 0; n <= 64; n++) {
+        for (int i = 0; i < n; i++) x[i] = i % 7 == 3 ? NAN : srand1(100.0f);
+        float want = -INFINITY;
+        for (int i = 0; i < n; i++) want = x[i] > want ? x[i] : want;
+        ASSERT_MSG(tlm_max(x, n) == want, "n %d: %g vs %g", n, tlm_max(x, n), want);
+    }
+    x[0] = NAN;
+    ASSERT_EQ(tlm_max(x, 1), -INFINITY);
+}
+
 /* axpy_rows is m calls of axpy, bit for bit, on every path. */
 TEST(axpy_rows_is_repeated_axpy) {
     enum { M = 37 };
@@ -404,4 +418,5 @@ TEST_MAIN(TEST_ENTRY(expf_within_2ulp), TEST_ENTRY(activations_match_formulas),
           TEST_ENTRY(attention_matches_naive), TEST_ENTRY(attention_rejects_bad_params),
           TEST_ENTRY(ops_thread_counts_bitwise), TEST_ENTRY(read_sum_all_words),
           TEST_ENTRY(scores_t_matches_and_independent), TEST_ENTRY(axpy_rows_is_repeated_axpy),
+          TEST_ENTRY(max_skips_nan),
           TEST_ENTRY(zz_teardown))
