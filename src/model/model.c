@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 tlm_model_params tlm_model_default_params(void) {
     return (tlm_model_params){.n_threads = 0, .warmup = 0, .repack = 1};
@@ -277,7 +276,7 @@ void tlm_model_free(tlm_model *m) {
     for (int32_t i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);
-    if (m->packed) munmap(m->packed, m->packed_size);
+    tlm_free_pages(m->packed, m->packed_size);
     tlm_vocab_free(m->vocab);
     tlm_gguf_free(m->gguf);
     free(m->path);

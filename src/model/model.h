@@ -125,7 +125,7 @@ struct tlm_model {
     bool synth;
     uint64_t n_params, size;
     tlm_model_ext grammar;         /* the grammar vocabulary (src/grammar/structured.c) */
-    void *packed;                  /* X16 copies of weights (pack.c), owned; munmap */
+    void *packed;                  /* X16 copies of weights (pack.c), owned; tlm_free_pages */
     size_t packed_size;
 };
 

@@ -132,16 +132,13 @@ tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *er
         return TLM_OK; /* nothing to pack, or no threads: the mapping serves as it is */
     }
     size_t size = tlm_pad_u64(total, ARENA_ALIGN);
-    void *arena = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (arena == MAP_FAILED) {
+    void *arena = tlm_alloc_pages(size);
+    if (!arena) {
         tlm_pool_free(pool);
         free(ws);
         return tlm_error_set(err, TLM_ERR_NOMEM, "model: cannot allocate %zu MB for packed weights",
                              size >> 20);
     }
-#ifdef MADV_HUGEPAGE
-    madvise(arena, size, MADV_HUGEPAGE);
-#endif
 #ifdef MADV_POPULATE_WRITE
     madvise(arena, size, MADV_POPULATE_WRITE);
 #endif
