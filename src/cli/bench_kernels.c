@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 typedef struct shape {
     int64_t cols, rows; /* GGUF ne[0] x ne[1] */
@@ -58,22 +57,12 @@ static uint64_t median(uint64_t *v, int n) {
     return v[n / 2];
 }
 
-/* Buffers for weights, activations (and the bandwidth probe) in 2 MiB
- * pages where the kernel allows it, as a model and a context keep theirs:
- * with 4 KiB pages, TLB misses cost the one-token products 20-25% and the
- * 512-token products' output stores 15-24% on a virtual machine (nested
- * page walks), which is a property of where the buffers lie, not of the
- * kernels.  Free with free(). */
-#define HUGE_PAGE ((size_t)2 << 20)
-
-static void *alloc_huge(size_t bytes) {
-    size_t n = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    void *p = aligned_alloc(HUGE_PAGE, n);
-#ifdef MADV_HUGEPAGE
-    if (p) madvise(p, n, MADV_HUGEPAGE);
-#endif
-    return p;
-}
+/* Buffers for weights, activations and the bandwidth probe come from
+ * tlm_alloc_pages (2 MiB pages where the kernel allows it), as a model's and
+ * a context's do: with 4 KiB pages, TLB misses cost the one-token products
+ * 20-25% and the 512-token products' output stores 15-24% on a virtual
+ * machine (nested page walks), which is a property of where the buffers
+ * lie, not of the kernels. */
 
 /* ---- Memory read bandwidth ---- */
 
@@ -99,7 +88,7 @@ static void bw_worker(void *arg, int ith, int nth) {
 /* Allocates and touches the 1 GiB buffer; false without the memory. */
 static bool bw_init(bw_job *j) {
     size_t bytes = (size_t)1 << 30;
-    uint64_t *buf = alloc_huge(bytes);
+    uint64_t *buf = tlm_alloc_pages(bytes);
     if (!buf) return false;
     for (size_t i = 0; i < bytes / 8; i++) buf[i] = i * 0x9e3779b97f4a7c15ull; /* no two pages alike */
     j->buf = buf;
@@ -141,12 +130,17 @@ static size_t scale_byte(tlm_type t) {
 /* Rows are copies of DISTINCT_ROWS quantized random rows, each made unique
  * by flipping low scale bits per block: identical pages could be merged by
  * the OS or hypervisor and then read from cache, not memory. */
+static size_t gguf_bytes(tlm_type type, shape s) {
+    return tlm_type_row_size(type, (uint64_t)s.cols) * (size_t)s.rows;
+}
+
+/* GGUF-layout weights of the shape (gguf_bytes, tlm_alloc_pages). */
 static void *make_weights(tlm_type type, shape s) {
     size_t rs = tlm_type_row_size(type, (uint64_t)s.cols);
-    uint8_t *w = alloc_huge(rs * (size_t)s.rows);
+    uint8_t *w = tlm_alloc_pages(gguf_bytes(type, s));
     float *row = malloc(sizeof(float) * (size_t)s.cols);
     if (!w || !row) {
-        free(w), free(row);
+        tlm_free_pages(w, gguf_bytes(type, s)), free(row);
         return NULL;
     }
     for (int64_t r = 0; r < TLM_MIN(DISTINCT_ROWS, s.rows); r++) {
@@ -174,10 +168,10 @@ static void *engine_layout(tlm_type type, shape s, void *w, tlm_mm_layout *layou
     *layout = TLM_MM_GGUF;
     if (!w || !tlm_model_repack_enabled(&mp) || !tlm_matmul_x16_pays(type, s.rows, s.cols))
         return w;
-    void *x = alloc_huge(tlm_x16_row_size(type, s.cols) * (size_t)s.rows);
+    void *x = tlm_alloc_pages(tlm_x16_row_size(type, s.cols) * (size_t)s.rows);
     if (!x) return w;
     tlm_matmul_x16_pack(type, w, s.rows, s.cols, x);
-    free(w);
+    tlm_free_pages(w, gguf_bytes(type, s));
     *layout = TLM_MM_X16;
     return x;
 }
@@ -192,15 +186,16 @@ static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result
     int64_t gemm_rows = TLM_MIN(s.rows, quick ? 2048 : 4096);
     tlm_mm_layout lay;
     void *w = engine_layout(type, s, make_weights(type, s), &lay);
-    float *x = alloc_huge(sizeof(float) * (size_t)(s.cols * GEMM_TOKENS));
-    float *y = alloc_huge(sizeof(float) * (size_t)(s.rows * 2 + gemm_rows * GEMM_TOKENS));
-    void *scratch = alloc_huge(tlm_matmul_scratch_size(type, s.cols, GEMM_TOKENS) + 1);
+    size_t wbytes = lay == TLM_MM_X16 ? tlm_x16_row_size(type, s.cols) * (size_t)s.rows
+                                      : gguf_bytes(type, s);
+    size_t xbytes = sizeof(float) * (size_t)(s.cols * GEMM_TOKENS),
+           ybytes = sizeof(float) * (size_t)(s.rows * 2 + gemm_rows * GEMM_TOKENS),
+           sbytes = tlm_matmul_scratch_size(type, s.cols, GEMM_TOKENS) + 1;
+    float *x = tlm_alloc_pages(xbytes), *y = tlm_alloc_pages(ybytes);
+    void *scratch = tlm_alloc_pages(sbytes);
     bool ok = w && x && y && scratch;
     if (ok) {
         for (int64_t i = 0; i < s.cols * GEMM_TOKENS; i++) x[i] = frand();
-        size_t wbytes = (lay == TLM_MM_X16 ? tlm_x16_row_size(type, s.cols)
-                                           : tlm_type_row_size(type, (uint64_t)s.cols)) *
-                        (size_t)s.rows;
         res->x16 = lay == TLM_MM_X16;
         uint64_t t[64], spent = 0;
         int n = 0, min_reps = quick ? 3 : 5;
@@ -223,7 +218,8 @@ static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result
         }
         res->gflops = 2.0 * (double)gemm_rows * (double)s.cols * GEMM_TOKENS / (double)median(t, n);
     }
-    free(w), free(x), free(y), free(scratch);
+    tlm_free_pages(w, wbytes), tlm_free_pages(x, xbytes), tlm_free_pages(y, ybytes);
+    tlm_free_pages(scratch, sbytes);
     return ok;
 }
 
@@ -340,7 +336,7 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
            "shapes) can exceed 100%%.  best: the fastest repeat, useful on a busy machine.\n"
            "%d-token GFLOP/s on up to %d rows.\n",
            GEMM_TOKENS, quick ? 2048 : 4096);
-    free((void *)bwj->buf);
+    tlm_free_pages((void *)bwj->buf, bwj->n * sizeof *bwj->buf);
     free(bwj);
     tlm_pool_free(pool);
     return 0;
