@@ -16,7 +16,6 @@
 #include <sanitizer/asan_interface.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 tlm_ctx_params tlm_ctx_default_params(void) {
     return (tlm_ctx_params){
