@@ -15,12 +15,14 @@
  * block's sum through the activation block sums, exactly.
  *
  * A chunk's groups lie back to back, so a thread reads one straight
- * stream; it prefetches 4 KiB ahead of what it multiplies into L2, which
+ * stream; it prefetches 2-4 KiB ahead of what it multiplies into L2, which
  * keeps more line fills in flight than the hardware prefetcher alone on
  * this (virtualised, high-latency) machine: Q8_0 and Q4_0 at 86-89% of
- * the read bandwidth on 2048 x 256000 against 80-82% without (the
- * K-quants, with more arithmetic per byte, 74-80%); 1-16 KiB ahead, into
- * L1 or L2, and two groups read in lockstep were measured, none better.
+ * the read bandwidth on 2048 x 256000 against 80-82% without.  Q6_K
+ * spreads its prefetches, one per line it loads: issued 24 at a time they
+ * cost it 4-7%.  Into L1, two groups read in lockstep, the next group's
+ * side data prefetched and side data interleaved with the levels were
+ * measured, none better.
  *
  * The plane and side sizes and offsets written out below are those of
  * repack.h's table (constants, so the loops unroll); the X16-vs-GGUF
@@ -36,15 +38,25 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-#ifndef TLM_X16_PF_AHEAD
-#define TLM_X16_PF_AHEAD 4096
+/* How far ahead of what it multiplies a thread prefetches, per type
+ * (bytes; measured on 2048 x 256000, 1-16 KiB tried): 2 KiB for Q8_0 and
+ * Q6_K (each 4-7% faster than at 4 KiB), 4 KiB for the others (Q4_0 and
+ * Q5_0 3-6% slower at 2 KiB).  TLM_X16_PF_AHEAD sets one for all, for such
+ * experiments. */
+INLINE int pf_dist(tlm_type wt) {
+#ifdef TLM_X16_PF_AHEAD
+    (void)wt;
+    return TLM_X16_PF_AHEAD;
+#else
+    return wt == TLM_TYPE_Q8_0 || wt == TLM_TYPE_Q6_K ? 2048 : 4096;
 #endif
+}
 
-/* Prefetches the n lines that lie PF_AHEAD bytes after p.  The address is
- * formed in integers: near the matrix's end it points past it, which a
- * prefetch may do but pointer arithmetic may not. */
-INLINE void pf_ahead(const uint8_t *p, int n) {
-    uintptr_t a = (uintptr_t)p + TLM_X16_PF_AHEAD;
+/* Prefetches into L2 the n lines that lie `ahead` bytes after p.  The
+ * address is formed in integers: near the matrix's end it points past it,
+ * which a prefetch may do but pointer arithmetic may not. */
+INLINE void pf_ahead(const uint8_t *p, int ahead, int n) {
+    uintptr_t a = (uintptr_t)p + (uintptr_t)ahead;
     for (int l = 0; l < n; l++) _mm_prefetch((const char *)(a + 64 * (uintptr_t)l), _MM_HINT_T1);
 }
 
@@ -106,7 +118,7 @@ INLINE void leg_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pl = grp + b * P, *aux = side + b * A;
-        pf_ahead(pl, P / 64);
+        pf_ahead(pl, pf_dist(wt), P / 64);
         __m512i isum = leg_block(wt, pl, aux, x + 32 * b);
         isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(bias * xs[b]));
         __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + dofs)));
@@ -163,6 +175,9 @@ INLINE __m512i q6k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_
         TLM_UNROLL for (int q = 0; q < 8; q++) {
             __m512i A = _mm512_loadu_si512(h + 64 * q), B = _mm512_loadu_si512(h + 512 + 64 * q);
             __m512i H = _mm512_loadu_si512(h + 1024 + 64 * q);
+            pf_ahead(h + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
+            pf_ahead(h + 512 + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
+            pf_ahead(h + 1024 + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
             /* Crumbs 1 and 3 (bits 0-1, 4-5 of H) and 2 and 4 (bits 2-3,
              * 6-7): shifted so the wanted one sits at bits 4-5 and the
              * other falls where the select takes the nibble (bits 0-3) or
@@ -199,17 +214,17 @@ INLINE void k_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
         __m512 dy = _mm512_set1_ps(xb[s].d);
         __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
         __m512 f;
-        pf_ahead(pl, P / 128);
         if (q4) {
             __m512i isum, imin;
+            pf_ahead(pl, pf_dist(wt), P / 128);
             q4k_block(pl, aux, &xb[s], &isum, &imin);
+            pf_ahead(pl + P / 2, pf_dist(wt), P / 128);
             __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + 32)));
             f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(isum));
             f = _mm512_sub_ps(f, _mm512_mul_ps(_mm512_mul_ps(dm, dy), _mm512_cvtepi32_ps(imin)));
         } else {
             f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(q6k_block(pl, aux, &xb[s])));
         }
-        pf_ahead(pl + P / 2, P / 128);
         acc = _mm512_add_ps(acc, f);
     }
     _mm512_storeu_ps(a->y + t * a->rows + r, acc);
