@@ -6,6 +6,11 @@
  * must not be used.  (__builtin_cpu_supports would do, but clang 14 lacks
  * some of the feature names.)  On AArch64 NEON is architectural and the
  * dot-product extension is read from the auxiliary vector.
+ *
+ * AMX (the tile unit of Sapphire Rapids and later) takes one more step:
+ * Linux enables its 8 KB register state per process only on request
+ * (arch_prctl ARCH_REQ_XCOMP_PERM), so detection asks for it, and AMX
+ * counts as present only if the kernel said yes.
  */
 #include "tensor/simd.h"
 
@@ -19,6 +24,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #define TLM_X86 1
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
@@ -35,8 +42,17 @@ static uint64_t xgetbv0(void) {
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* Asks Linux for the AMX tile data state (XFEATURE 18) for this process. */
+static bool amx_permitted(void) {
+#ifdef SYS_arch_prctl
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18) == 0;
+#else
+    return false;
+#endif
+}
+
 static void detect(void) {
-    unsigned a, b, c, d;
+    unsigned a, b, c, d, d7 = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return;
     bool osxsave = c & (1u << 27), avx = c & (1u << 28);
     bool fma = c & (1u << 12), f16c = c & (1u << 29);
@@ -45,7 +61,7 @@ static void detect(void) {
     bool zmm_os = ymm_os && (xcr0 & 0xe0) == 0xe0;
     unsigned b7 = 0, c7 = 0, a71 = 0, tmp;
     if (__get_cpuid_max(0, NULL) >= 7) {
-        __cpuid_count(7, 0, tmp, b7, c7, d);
+        __cpuid_count(7, 0, tmp, b7, c7, d7);
         __cpuid_count(7, 1, a71, tmp, c, d);
     }
     tlm_cpu_features *f = &features;
@@ -58,6 +74,10 @@ static void detect(void) {
     f->avx512vl = f->avx512f && (b7 & (1u << 31));
     f->avx512vnni = f->avx512f && (c7 & (1u << 11));
     f->avx512bf16 = f->avx512f && (a71 & (1u << 5));
+    /* AMX-TILE and AMX-INT8, the OS saving tile config and data (XCR0
+     * bits 17, 18), and the process's permission. */
+    f->amx_int8 = f->avx512vnni && (d7 & (1u << 24)) && (d7 & (1u << 25)) &&
+                  (xcr0 & (3ull << 17)) == (3ull << 17) && amx_permitted();
 }
 #elif defined(TLM_ARM64)
 #ifndef HWCAP_ASIMDDP
@@ -178,6 +198,24 @@ tlm_simd tlm_simd_active(void) {
     if (a >= 0) return (tlm_simd)a;
     pthread_once(&lazy_once, lazy_init);
     return (tlm_simd)atomic_load(&active);
+}
+
+/* -1 until read from TLM_AMX; then 0 or 1. */
+static atomic_int amx_on = -1;
+
+bool tlm_simd_amx(void) {
+    int on = atomic_load_explicit(&amx_on, memory_order_relaxed);
+    if (on < 0) {
+        const char *env = getenv("TLM_AMX");
+        on = tlm_cpu_features_get()->amx_int8 && !(env && !strcmp(env, "0"));
+        atomic_store(&amx_on, on);
+    }
+    return on;
+}
+
+bool tlm_simd_set_amx(bool on) {
+    atomic_store(&amx_on, on && tlm_cpu_features_get()->amx_int8);
+    return tlm_simd_amx();
 }
 
 tlm_status tlm_simd_set(tlm_simd s, tlm_error *err) {

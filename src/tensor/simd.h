@@ -32,6 +32,7 @@ typedef struct tlm_cpu_features {
     bool avx2, fma, f16c;                       /* the avx2 path */
     bool avx512f, avx512bw, avx512vl, avx512dq; /* the avx512 path */
     bool avx512vnni, avx512bf16;                /* avx512 sub-features */
+    bool amx_int8;                              /* AMX tiles, usable here */
     bool neon, neon_dotprod;                    /* aarch64 */
 } tlm_cpu_features;
 
@@ -65,5 +66,15 @@ tlm_simd tlm_simd_active(void);
 /* Forces the active path, for tests and benchmarks.  Not thread-safe with
  * respect to kernels running at the same time. */
 tlm_status tlm_simd_set(tlm_simd s, tlm_error *err);
+
+/* True when the avx512 path's many-token products of 32-block weights
+ * use AMX tiles for their integer sums (the results are the same bits
+ * either way): the CPU and OS support AMX-INT8 and TLM_AMX is not "0". */
+bool tlm_simd_amx(void);
+
+/* Turns AMX use on or off, for tests and benchmarks (on only where
+ * supported); returns the new state.  Not thread-safe with respect to
+ * kernels running at the same time. */
+bool tlm_simd_set_amx(bool on);
 
 #endif /* TLM_TENSOR_SIMD_H */

@@ -191,6 +191,37 @@ TEST(avx512_matches_scalar) { compare_path(ts_, TLM_SIMD_AVX512); }
 TEST(avx2_matches_scalar) { compare_path(ts_, TLM_SIMD_AVX2); }
 TEST(neon_matches_scalar) { compare_path(ts_, TLM_SIMD_NEON); }
 
+/* The AVX-512 many-token products of 32-block weights take their integer
+ * sums from AMX tiles where the CPU has them and from vpdpbusd otherwise;
+ * both must give the scalar path's bits.  4192 columns: a 4096-column
+ * chunk, then 3 blocks (AMX works 4 blocks at a time). */
+TEST(amx_and_vnni_match_scalar) {
+    if (!tlm_simd_supported(TLM_SIMD_AVX512)) SKIP("avx512 path not supported on this CPU/build");
+    static const tlm_type legacy[] = {TLM_TYPE_Q8_0, TLM_TYPE_Q4_0, TLM_TYPE_Q4_1, TLM_TYPE_Q5_0,
+                                      TLM_TYPE_Q5_1};
+    static const int64_t ntok[] = {5, 40};
+    const bool amx = tlm_cpu_features_get()->amx_int8;
+    if (!amx) fprintf(stderr, "  (no AMX here: vpdpbusd products only)\n");
+    for (size_t ti = 0; ti < TLM_ARRAY_LEN(legacy); ti++) {
+        for (size_t ki = 0; ki < TLM_ARRAY_LEN(ntok); ki++) {
+            problem p;
+            ASSERT(problem_init(&p, legacy[ti], 24, 4192, ntok[ki]));
+            size_t bytes = sizeof(float) * (size_t)(p.rows * p.n_tok);
+            ASSERT_OK(run(&p, NULL, TLM_SIMD_SCALAR, p.yref));
+            for (int on = 0; on <= (int)amx; on++) {
+                ASSERT_EQ(tlm_simd_set_amx(on), (bool)on);
+                ASSERT_OK(run(&p, NULL, TLM_SIMD_AVX512, p.y));
+                ASSERT_MSG(!memcmp(p.y, p.yref, bytes), "%s n_tok %lld, %s: not the scalar bits",
+                           tlm_type_info(p.type)->name, (long long)p.n_tok,
+                           on ? "AMX" : "vpdpbusd");
+            }
+            problem_free(&p);
+        }
+    }
+    tlm_simd_set_amx(true);
+    tlm_simd_set(tlm_simd_best(), NULL);
+}
+
 /* The same product with 1, 2 and 3 threads, on every path, bit for bit;
  * 300 tokens crosses a token chunk and leaves a 1-token remainder chunk
  * that takes the one-token path. */
@@ -374,7 +405,8 @@ TEST(simd_env_choice) {
 
 TEST_MAIN(TEST_ENTRY(scalar_matches_dequantized_double), TEST_ENTRY(avx512_matches_scalar),
           TEST_ENTRY(avx2_matches_scalar), TEST_ENTRY(neon_matches_scalar),
-          TEST_ENTRY(thread_counts_bitwise), TEST_ENTRY(batched_equals_single_bitwise),
+          TEST_ENTRY(amx_and_vnni_match_scalar), TEST_ENTRY(thread_counts_bitwise),
+          TEST_ENTRY(batched_equals_single_bitwise),
           TEST_ENTRY(activation_quantizers_exact),
           TEST_ENTRY(multi_matches_single), TEST_ENTRY(rejects_bad_arguments),
           TEST_ENTRY(simd_env_choice))
