@@ -110,6 +110,7 @@ size_t tlm_matmul_scratch_size(tlm_type wtype, int64_t cols, int64_t n_tok) {
 typedef struct mm_op {
     tlm_mm_args a;
     tlm_mm_fn gemv, gemm;
+    tlm_mm_fn gemm_x16;     /* reads X16 in place (AMX); NULL: gemm on unpacked groups */
     void (*unpack)(tlm_type wt, const void *grp, int64_t cols, void *dst);
     bool x16;               /* W is X16: gemm (and gemv if stage_gemv) read it unpacked */
     bool stage_gemv;
@@ -234,7 +235,8 @@ static void run_chunk(const mm_job *j, int64_t c, int64_t nc) {
     int64_t r0 = rc * op->chunk_rows, r1 = TLM_MIN(a->rows, r0 + op->chunk_rows);
     int64_t t0 = tc * CHUNK_TOKS, t1 = TLM_MIN(a->n_tok, t0 + CHUNK_TOKS);
     if (t1 - t0 >= TLM_MM_GEMM_MIN) {
-        if (op->x16) run_staged(op, op->gemm, r0, r1, t0, t1);
+        if (op->gemm_x16) op->gemm_x16(a, r0, r1, t0, t1);
+        else if (op->x16) run_staged(op, op->gemm, r0, r1, t0, t1);
         else op->gemm(a, r0, r1, t0, t1);
     } else {
         for (int64_t t = t0; t < t1; t++) {
@@ -325,6 +327,11 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
     mm_job j = {.pool = pool, .n_ops = n_ops};
     j.quant_act = k->quant_act ? k->quant_act : ks->quant_act;
     tlm_type act = tlm_quant_info(ops[0].wtype)->vec_dot_type;
+    /* The AMX X16 kernels only if every op of the step can take them: the
+     * activation panel has one layout per step. */
+    bool amx = n_tok >= TLM_MM_GEMM_MIN && tlm_simd_amx();
+    for (int i = 0; i < n_ops && amx; i++)
+        amx = ops[i].layout == TLM_MM_X16 && k->gemm_x16_amx[ops[i].wtype];
     for (int i = 0; i < n_ops; i++) {
         mm_op *op = &j.ops[i];
         tlm_type wt = ops[i].wtype;
@@ -334,8 +341,11 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
         op->gemv = !op->x16 || op->stage_gemv ? (k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt])
                                               : k->gemv_x16[wt];
         op->gemm = k->gemm[wt] ? k->gemm[wt] : ks->gemm[wt];
+        op->gemm_x16 = amx ? k->gemm_x16_amx[wt] : NULL;
         /* The panel belongs to the table whose gemm runs. */
-        if (n_tok >= TLM_MM_GEMM_MIN && k->gemm[wt] && act != TLM_TYPE_F32) j.prep = k->prep_gemm;
+        if (amx) j.prep = k->prep_x16_amx;
+        else if (n_tok >= TLM_MM_GEMM_MIN && k->gemm[wt] && act != TLM_TYPE_F32)
+            j.prep = k->prep_gemm;
         op->a = (tlm_mm_args){
             .wtype = wt, .w = ops[i].w,
             .w_row_size = op->x16 ? tlm_x16_row_size(wt, cols) : tlm_type_row_size(wt, (uint64_t)cols),

@@ -566,6 +566,11 @@ const tlm_mm_kernels tlm_mm_kernels_avx512 = {
         [TLM_TYPE_Q5_0] = tlm_mm_avx512_gemv_x16_q5_0, [TLM_TYPE_Q4_K] = tlm_mm_avx512_gemv_x16_q4_K,
         [TLM_TYPE_Q6_K] = tlm_mm_avx512_gemv_x16_q6_K,
     },
+    .prep_x16_amx = tlm_mm_amx_prep_x16,
+    .gemm_x16_amx = {
+        [TLM_TYPE_Q8_0] = tlm_mm_amx_gemm_x16, [TLM_TYPE_Q4_0] = tlm_mm_amx_gemm_x16,
+        [TLM_TYPE_Q5_0] = tlm_mm_amx_gemm_x16,
+    },
     .gemm = {
         [TLM_TYPE_F32] = gemm_f32, [TLM_TYPE_F16] = gemm_f16, [TLM_TYPE_BF16] = gemm_bf16,
         [TLM_TYPE_Q4_0] = tlm_mm_avx512_gemm_legacy, [TLM_TYPE_Q4_1] = tlm_mm_avx512_gemm_legacy,

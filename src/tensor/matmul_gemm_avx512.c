@@ -24,6 +24,7 @@
 #include "tensor/matmul_avx512.h"
 
 #include "core/util.h"
+#include "tensor/amx.h"
 #include "tensor/kquant_avx512.h"
 #include "tensor/quant.h"
 #include "tensor/simd.h"
@@ -204,24 +205,10 @@ INLINE void leg_tile(bool has_min, const wpanel *P, int nkb, const uint8_t *ap, 
  * in 4 and 6, activations in 5 and 7, alternating): one block at a time,
  * each tile store waited for its product and the float step for the store,
  * and the kernel ran no faster than the vpdpbusd one (+12% this way). */
-#define AMX __attribute__((target("amx-tile,amx-int8")))
-
-typedef struct amx_config {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_config;
-
-/* Static: GCC's _tile_loadconfig tells the compiler it reads 8 bytes, so
- * a configuration built on the stack could be stored only in part. */
-static const _Alignas(64) amx_config amx_cfg = {
+static const _Alignas(64) tlm_amx_config amx_cfg = {
     .palette = 1,
     .colsb = {4 * TT, 4 * TT, 4 * TT, 4 * TT, 32, 4 * TT, 32, 4 * TT},
     .rows = {GR, GR, GR, GR, GR, 8, GR, 8}};
-
-AMX static void amx_begin(void) { _tile_loadconfig(&amx_cfg); }
-
-AMX static void amx_end(void) { _tile_release(); }
 
 /* Block b's integer sums into tile C, through tiles A and B. */
 #define AMX_DP(C, A, B, b)                          \
@@ -232,8 +219,8 @@ AMX static void amx_end(void) { _tile_release(); }
         _tile_dpbsud(C, A, B);                      \
     } while (0)
 
-AMX static void leg_tile_amx(bool has_min, const wpanel *P, int nkb, const uint8_t *ap,
-                             const float *apd, const float *aps, float *tb, bool first) {
+TLM_AMX_FN static void leg_tile_amx(bool has_min, const wpanel *P, int nkb, const uint8_t *ap,
+                                    const float *apd, const float *aps, float *tb, bool first) {
     _Alignas(64) int32_t sums[4][GR][TT];
     __m512 facc[GR];
     TLM_UNROLL for (int i = 0; i < GR; i++) facc[i] = first ? _mm512_setzero_ps() : _mm512_load_ps(tb + TT * i);
@@ -284,7 +271,7 @@ void tlm_mm_avx512_gemm_legacy(const tlm_mm_args *a, int64_t r0, int64_t r1, int
     wpanel *P = &tls_panel;
     const int64_t nb = a->nb32, tile0 = t0 / TT, ntile = (t1 - t0 + TT - 1) / TT;
     const bool has_min = a->act_type == TLM_TYPE_Q8_1, amx = tlm_simd_amx();
-    if (amx) amx_begin();
+    if (amx) tlm_amx_load(&amx_cfg);
     for (int64_t r = r0; r < r1; r += GR) {
         int R = (int)TLM_MIN(GR, r1 - r);
         for (int64_t kb0 = 0; kb0 < nb; kb0 += KC) {
@@ -303,7 +290,7 @@ void tlm_mm_avx512_gemm_legacy(const tlm_mm_args *a, int64_t r0, int64_t r1, int
             }
         }
     }
-    if (amx) amx_end();
+    if (amx) tlm_amx_release();
     store_chunk(a, r0, (int)(r1 - r0), t0, t1);
 }
 

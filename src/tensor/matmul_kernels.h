@@ -89,6 +89,11 @@ typedef struct tlm_mm_kernels {
     /* One token, weights in the X16 layout (repack.h); NULL: the path has
      * no such kernel, and the dispatcher unpacks X16 groups for gemv. */
     tlm_mm_fn gemv_x16[TLM_TYPE_COUNT];
+    /* Many tokens, weights in X16, used only where tlm_simd_amx() (simd.h)
+     * holds and for every op of a step, with their own activation panel
+     * (prep_x16_amx); NULL: the dispatcher unpacks X16 groups for gemm. */
+    tlm_mm_fn gemm_x16_amx[TLM_TYPE_COUNT];
+    tlm_mm_prep_fn prep_x16_amx;
     /* tlm_x16_pack_group and tlm_x16_unpack, faster (NULL: the portable
      * ones). */
     void (*pack_x16)(tlm_type wt, const void *rows, int64_t cols, void *grp);

@@ -1,0 +1,172 @@
+/*
+ * matmul_x16_amx_avx512.c - many-token products of X16 weights (Q8_0,
+ * Q4_0, Q5_0; repack.h) with AMX, read in place.
+ *
+ * Why: without these, a prompt's products unpack each X16 chunk back to
+ * GGUF rows, repack them into the GEMM's panels, build an activation panel
+ * and transpose every output tile on the way out, a sixth of a Qwen Q4_0
+ * prompt.  An X16 block's plane is almost what a tdpbssd wants as its
+ * second operand (four bytes per row per 64-byte line: 8 lines are 32
+ * levels of 16 rows), and the quantized activations, one token per row,
+ * are the first.  So a tile product per block leaves 16 tokens x 16 rows
+ * of integer block sums, one row of 16 weight rows per token: a token's
+ * outputs are one vector, stored straight into y.
+ *
+ * Per token and row, the float steps are the reference's (quant.h), block
+ * by block in order: acc = acc + (float)isum * (d * dy), so these products
+ * have the bits of every other path.  The levels are made signed once per
+ * group of 16 rows (Q8_0's +128 bias off, Q4_0's and Q5_0's nibbles and
+ * fifth bits unpacked less their offset), so a tile product is the block's
+ * integer sum as it stands: taking the offset off each sum through the
+ * activation block sums instead cost a third of the float steps.
+ *
+ * Tiles: 0-3 sums (16 tokens x 16 int32), 4 and 6 activations (16 tokens
+ * x 32 bytes), 5 and 7 levels (8 x 64 bytes); four blocks per round.
+ */
+#include "tensor/matmul_avx512.h"
+
+#include "core/util.h"
+#include "tensor/amx.h"
+#include "tensor/repack.h"
+#include "tensor/simd_x86.h"
+
+#include <stdbool.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* One group's unpacked levels (the dispatcher keeps a group's GGUF rows
+ * within 512 KB; levels are 32 bytes per 32-block per row, no more). */
+static _Thread_local _Alignas(64) uint8_t tls_levels[512 * 1024];
+
+static const _Alignas(64) tlm_amx_config cfg = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 32, 64, 32, 64},
+    .rows = {16, 16, 16, 16, 16, 8, 16, 8}};
+
+/* The group's levels as tile operands, signed (the level offset taken
+ * off, so a tile product is the block's integer sum as it stands): per
+ * block 8 lines, line k holding elements 4k .. 4k+3 of each of the 16
+ * rows.  Q8_0's planes are that already but for their +128 bias. */
+static const int8_t *group_levels(tlm_type wt, const uint8_t *grp, int64_t nb) {
+    int8_t *out = (int8_t *)tls_levels;
+    if (wt == TLM_TYPE_Q8_0) {
+        const __m512i bias = _mm512_set1_epi8((char)0x80);
+        for (int64_t l = 0; l < nb * 8; l++)
+            _mm512_store_si512(out + 64 * l, _mm512_xor_si512(_mm512_loadu_si512(grp + 64 * l), bias));
+        return out;
+    }
+    const bool q5 = wt == TLM_TYPE_Q5_0;
+    const uint8_t *side = grp + (size_t)nb * 256;
+    const __m512i f = _mm512_set1_epi8(0x0f), sixteen = _mm512_set1_epi8(16);
+    const __m512i off = _mm512_set1_epi8(q5 ? 16 : 8);
+    for (int64_t b = 0; b < nb; b++) {
+        TLM_UNROLL for (int q = 0; q < 4; q++) {
+            __m512i w = _mm512_loadu_si512(grp + b * 256 + 64 * q);
+            __m512i lo = _mm512_and_si512(w, f), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), f);
+            if (q5) { /* masks of quad q: low half, then high */
+                const uint8_t *aux = side + b * 96 + 16 * q;
+                lo = _mm512_mask_add_epi8(lo, (__mmask64)tlm_x86_load_u64(aux), lo, sixteen);
+                hi = _mm512_mask_add_epi8(hi, (__mmask64)tlm_x86_load_u64(aux + 8), hi, sixteen);
+            }
+            _mm512_store_si512(out + b * 512 + 64 * q, _mm512_sub_epi8(lo, off));
+            _mm512_store_si512(out + b * 512 + 64 * (q + 4), _mm512_sub_epi8(hi, off));
+        }
+    }
+    return out;
+}
+
+/* The activation panel: per 16-token tile and block, the 16 tokens' 32
+ * bytes back to back (padding tokens zero), so a tile load reads 512
+ * contiguous bytes; loading them from each token's row instead (16 lines
+ * cols bytes apart) was a quarter of the kernel's time. */
+void tlm_mm_amx_prep_x16(const tlm_mm_args *a, int64_t tile) {
+    const int64_t nb = a->nb32;
+    uint8_t *dst = a->ap + (size_t)tile * (size_t)nb * 512;
+    for (int i = 0; i < 16; i++) {
+        int64_t t = tile * 16 + i;
+        const int8_t *x = a->qx + t * a->cols;
+        for (int64_t b = 0; b < nb; b++) {
+            __m256i v = t < a->n_tok ? _mm256_loadu_si256((const __m256i *)(x + 32 * b))
+                                     : _mm256_setzero_si256();
+            _mm256_store_si256((__m256i *)(dst + b * 512 + 32 * i), v);
+        }
+    }
+}
+
+/* Block b's sums into tile C, through tiles A (activations) and B. */
+#define DP(C, A, B, b)                                    \
+    do {                                                  \
+        _tile_loadd(A, x + 512 * (b), 32);                \
+        _tile_loadd(B, lv + (size_t)(b) * 512, 64);       \
+        _tile_zero(C);                                    \
+        _tile_dpbssd(C, A, B);                            \
+    } while (0)
+
+/* The products of blocks [b0, b0 + n), n <= 4, into tiles 0 .. n-1. */
+#define DP4(b0, n)                                  \
+    do {                                            \
+        DP(0, 4, 5, b0);                            \
+        if ((n) > 1) DP(1, 6, 7, (b0) + 1);         \
+        if ((n) > 2) DP(2, 4, 5, (b0) + 2);         \
+        if ((n) > 3) DP(3, 6, 7, (b0) + 3);         \
+    } while (0)
+
+/* Tiles 0 .. n-1 to sums[0 .. n-1]. */
+#define STORE4(sums, n)                                      \
+    do {                                                     \
+        _tile_stored(0, (sums)[0], 64);                      \
+        if ((n) > 1) _tile_stored(1, (sums)[1], 64);         \
+        if ((n) > 2) _tile_stored(2, (sums)[2], 64);         \
+        if ((n) > 3) _tile_stored(3, (sums)[3], 64);         \
+    } while (0)
+
+/* Rows [r, r + 16) for tokens [t, t + m); lv from group_levels.  The
+ * products of the next four blocks are issued before this four's float
+ * steps and stored after them, into the other half of sums, so the tile
+ * unit and the vector unit overlap instead of waiting on each other. */
+TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_t *lv,
+                                  int64_t r, int64_t t, int m) {
+    const int64_t nb = a->nb32;
+    const int A = wt == TLM_TYPE_Q5_0 ? 96 : 32, dofs = wt == TLM_TYPE_Q5_0 ? 64 : 0;
+    const int P = wt == TLM_TYPE_Q8_0 ? 512 : 256;
+    const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)nb * P;
+    const uint8_t *x = a->ap + (size_t)(t / 16) * (size_t)nb * 512;
+    const float *dy = a->qd + t * nb;
+    _Alignas(64) int32_t sums[2][4][16][16];
+    __m512 acc[16];
+    TLM_UNROLL for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+    int n = (int)TLM_MIN(4, nb);
+    DP4(0, n);
+    STORE4(sums[0], n);
+    for (int64_t b0 = 0; b0 < nb; b0 += 4) {
+        int h = (int)(b0 / 4 % 2), nn = (int)TLM_MIN(4, nb - b0 - 4);
+        if (nn > 0) DP4(b0 + 4, nn);
+        for (int k = 0; k < n; k++) {
+            int64_t b = b0 + k;
+            __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(side + b * A + dofs)));
+            TLM_UNROLL for (int i = 0; i < 16; i++) {
+                if (i >= m) break;
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[h][k][i])),
+                                         _mm512_mul_ps(dw, _mm512_set1_ps(dy[i * nb + b])));
+                acc[i] = _mm512_add_ps(acc[i], f);
+            }
+        }
+        if (nn > 0) STORE4(sums[!h], nn);
+        n = nn;
+    }
+    TLM_UNROLL for (int i = 0; i < 16; i++) {
+        if (i >= m) break;
+        _mm512_storeu_ps(a->y + (t + i) * a->rows + r, acc[i]);
+    }
+}
+
+TLM_AMX_FN void tlm_mm_amx_gemm_x16(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
+                                    int64_t t1) {
+    tlm_amx_load(&cfg);
+    for (int64_t r = r0; r < r1; r += TLM_X16_ROWS) {
+        const int8_t *lv = group_levels(a->wtype, a->w + (size_t)r * a->w_row_size, a->nb32);
+        for (int64_t t = t0; t < t1; t += 16)
+            group_tile(a->wtype, a, lv, r, t, (int)TLM_MIN(16, t1 - t));
+    }
+    tlm_amx_release();
+}
