@@ -73,7 +73,7 @@ tlm_status tlm_matmul_check(tlm_type wtype, int64_t cols, tlm_error *err) {
  * per activation, 2 x 16 floats per 32-block and 8 x 16 int32 per 256-block
  * per 16-token tile). */
 typedef struct scratch_layout {
-    size_t q_row, q_bytes, side_bytes, qx_bytes, ap_bytes, apd_bytes, apx_bytes, total;
+    size_t q_row, q_bytes, side_bytes, qx_bytes, ap_bytes, apd_bytes, apx_bytes, apa_bytes, total;
 } scratch_layout;
 
 static scratch_layout layout_for(tlm_type wtype, int64_t cols, int64_t n_tok) {
@@ -92,9 +92,10 @@ static scratch_layout layout_for(tlm_type wtype, int64_t cols, int64_t n_tok) {
         l.ap_bytes = tlm_pad_u64(t16 * (size_t)cols, SCRATCH_ALIGN);
         l.apd_bytes = tlm_pad_u64(t16 * nb32 * 4, SCRATCH_ALIGN);
         l.apx_bytes = tlm_pad_u64(t16 * nsb * 32, SCRATCH_ALIGN);
+        l.apa_bytes = l.ap_bytes;
     }
     l.total = SCRATCH_ALIGN + l.q_bytes + 3 * l.side_bytes + l.qx_bytes + l.ap_bytes +
-              2 * l.apd_bytes + l.apx_bytes;
+              2 * l.apd_bytes + l.apx_bytes + l.apa_bytes;
     return l;
 }
 
@@ -120,7 +121,7 @@ typedef struct mm_op {
 typedef struct mm_job {
     tlm_pool *pool;
     tlm_act_quant_fn quant_act;
-    tlm_mm_prep_fn prep;
+    tlm_mm_prep_fn prep, prep_amx;
     mm_op ops[MAX_OPS];
     int n_ops;
     int64_t n_chunks;
@@ -259,7 +260,8 @@ static void mm_worker(void *arg, int ith, int nth) {
     }
     if (j->n_tiles) {
         while ((u = atomic_fetch_add(&j->p_next, 1)) < j->n_tiles) {
-            j->prep(&j->ops[0].a, u);
+            if (j->prep) j->prep(&j->ops[0].a, u);
+            if (j->prep_amx) j->prep_amx(&j->ops[0].a, u);
             atomic_fetch_add(&j->p_done, 1);
         }
         wait_done(&j->p_done, j->n_tiles, tlm_pool_spin_pauses(j->pool));
@@ -297,6 +299,7 @@ static void setup_scratch(mm_job *j, tlm_mm_args *a, void *scratch) {
         a->apd = (float *)(p + l.ap_bytes);
         a->aps = (float *)(p + l.ap_bytes + l.apd_bytes);
         a->apx = (int32_t *)(p + l.ap_bytes + 2 * l.apd_bytes);
+        a->apa = p + l.ap_bytes + 2 * l.apd_bytes + l.apx_bytes;
     }
 }
 
@@ -327,11 +330,7 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
     mm_job j = {.pool = pool, .n_ops = n_ops};
     j.quant_act = k->quant_act ? k->quant_act : ks->quant_act;
     tlm_type act = tlm_quant_info(ops[0].wtype)->vec_dot_type;
-    /* The AMX X16 kernels only if every op of the step can take them: the
-     * activation panel has one layout per step. */
-    bool amx = n_tok >= TLM_MM_GEMM_MIN && tlm_simd_amx();
-    for (int i = 0; i < n_ops && amx; i++)
-        amx = ops[i].layout == TLM_MM_X16 && k->gemm_x16_amx[ops[i].wtype];
+    const bool amx = n_tok >= TLM_MM_GEMM_MIN && act != TLM_TYPE_F32 && tlm_simd_amx();
     for (int i = 0; i < n_ops; i++) {
         mm_op *op = &j.ops[i];
         tlm_type wt = ops[i].wtype;
@@ -341,9 +340,9 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
         op->gemv = !op->x16 || op->stage_gemv ? (k->gemv[wt] ? k->gemv[wt] : ks->gemv[wt])
                                               : k->gemv_x16[wt];
         op->gemm = k->gemm[wt] ? k->gemm[wt] : ks->gemm[wt];
-        op->gemm_x16 = amx ? k->gemm_x16_amx[wt] : NULL;
-        /* The panel belongs to the table whose gemm runs. */
-        if (amx) j.prep = k->prep_x16_amx;
+        op->gemm_x16 = amx && op->x16 ? k->gemm_x16_amx[wt] : NULL;
+        /* The panels belong to the table whose gemm runs. */
+        if (op->gemm_x16) j.prep_amx = k->prep_x16_amx;
         else if (n_tok >= TLM_MM_GEMM_MIN && k->gemm[wt] && act != TLM_TYPE_F32)
             j.prep = k->prep_gemm;
         op->a = (tlm_mm_args){
@@ -359,7 +358,7 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
         op->n_chunks = op->n_row_chunks * ((n_tok + CHUNK_TOKS - 1) / CHUNK_TOKS);
         j.n_chunks += op->n_chunks;
     }
-    if (j.prep) j.n_tiles = (n_tok + TILE - 1) / TILE;
+    if (j.prep || j.prep_amx) j.n_tiles = (n_tok + TILE - 1) / TILE;
     atomic_init(&j.q_next, 0);
     atomic_init(&j.q_done, 0);
     atomic_init(&j.p_next, 0);

@@ -51,6 +51,7 @@ typedef struct tlm_mm_args {
     uint8_t *ap;
     float *apd, *aps;
     int32_t *apx;
+    uint8_t *apa;           /* the AMX X16 kernels' panel (prep_x16_amx), as large as ap */
     float *y;               /* n_tok x rows floats */
 } tlm_mm_args;
 
@@ -90,8 +91,8 @@ typedef struct tlm_mm_kernels {
      * no such kernel, and the dispatcher unpacks X16 groups for gemv. */
     tlm_mm_fn gemv_x16[TLM_TYPE_COUNT];
     /* Many tokens, weights in X16, used only where tlm_simd_amx() (simd.h)
-     * holds and for every op of a step, with their own activation panel
-     * (prep_x16_amx); NULL: the dispatcher unpacks X16 groups for gemm. */
+     * holds, with their own activation panel (apa, built by prep_x16_amx);
+     * NULL: the dispatcher unpacks X16 groups for gemm. */
     tlm_mm_fn gemm_x16_amx[TLM_TYPE_COUNT];
     tlm_mm_prep_fn prep_x16_amx;
     /* tlm_x16_pack_group and tlm_x16_unpack, faster (NULL: the portable

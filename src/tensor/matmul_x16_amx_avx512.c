@@ -1,6 +1,6 @@
 /*
  * matmul_x16_amx_avx512.c - many-token products of X16 weights (Q8_0,
- * Q4_0, Q5_0; repack.h) with AMX, read in place.
+ * Q4_0, Q5_0, Q4_K; repack.h) with AMX, read in place.
  *
  * Why: without these, a prompt's products unpack each X16 chunk back to
  * GGUF rows, repack them into the GEMM's panels, build an activation panel
@@ -81,12 +81,15 @@ static const int8_t *group_levels(tlm_type wt, const uint8_t *grp, int64_t nb) {
  * cols bytes apart) was a quarter of the kernel's time. */
 void tlm_mm_amx_prep_x16(const tlm_mm_args *a, int64_t tile) {
     const int64_t nb = a->nb32;
-    uint8_t *dst = a->ap + (size_t)tile * (size_t)nb * 512;
+    uint8_t *dst = a->apa + (size_t)tile * (size_t)nb * 512;
+    const bool k = a->act_type == TLM_TYPE_Q8_K;
     for (int i = 0; i < 16; i++) {
         int64_t t = tile * 16 + i;
         const int8_t *x = a->qx + t * a->cols;
+        const tlm_block_q8_K *xk = (const tlm_block_q8_K *)(a->q + (size_t)t * a->q_row_size);
         for (int64_t b = 0; b < nb; b++) {
-            __m256i v = t < a->n_tok ? _mm256_loadu_si256((const __m256i *)(x + 32 * b))
+            const int8_t *src = k ? xk[b / 8].qs + 32 * (b % 8) : x + 32 * b;
+            __m256i v = t < a->n_tok ? _mm256_loadu_si256((const __m256i *)src)
                                      : _mm256_setzero_si256();
             _mm256_store_si256((__m256i *)(dst + b * 512 + 32 * i), v);
         }
@@ -130,7 +133,7 @@ TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_
     const int A = wt == TLM_TYPE_Q5_0 ? 96 : 32, dofs = wt == TLM_TYPE_Q5_0 ? 64 : 0;
     const int P = wt == TLM_TYPE_Q8_0 ? 512 : 256;
     const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)nb * P;
-    const uint8_t *x = a->ap + (size_t)(t / 16) * (size_t)nb * 512;
+    const uint8_t *x = a->apa + (size_t)(t / 16) * (size_t)nb * 512;
     const float *dy = a->qd + t * nb;
     _Alignas(64) int32_t sums[2][4][16][16];
     __m512 acc[16];
@@ -160,13 +163,94 @@ TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_
     }
 }
 
+/* ---- Q4_K ----
+ * Per 256-block, each 32-element sub-block j is one tile product; its
+ * integer sum is weighted by the rows' 6-bit scales and added up over the
+ * eight (exact, as in the one-token kernel), and the minima term comes
+ * from the activation block sums; then the reference's float step per
+ * 256-block. */
+
+/* A group's Q4_K levels per sub-block: pair p's line q holds sub-block
+ * 2p in its low nibbles and 2p + 1 in its high ones. */
+static const int8_t *group_levels_q4k(const uint8_t *grp, int64_t nsb) {
+    int8_t *out = (int8_t *)tls_levels;
+    const __m512i f = _mm512_set1_epi8(0x0f);
+    for (int64_t s = 0; s < nsb; s++) {
+        TLM_UNROLL for (int p = 0; p < 4; p++) TLM_UNROLL for (int q = 0; q < 8; q++) {
+            __m512i w = _mm512_loadu_si512(grp + s * 2048 + 512 * p + 64 * q);
+            int8_t *d = out + (s * 8 + 2 * p) * 512 + 64 * q;
+            _mm512_store_si512(d, _mm512_and_si512(w, f));
+            _mm512_store_si512(d + 512, _mm512_and_si512(_mm512_srli_epi16(w, 4), f));
+        }
+    }
+    return out;
+}
+
+/* 256-block s's float step for m tokens from their integer sums. */
+INLINE void q4k_step(const tlm_mm_args *a, const uint8_t *aux, int64_t s, int64_t t, int m,
+                     const __m512i isum[16], float acc[16][16]) {
+    __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
+    __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + 32)));
+    __m512i mn[4];
+    TLM_UNROLL for (int k = 0; k < 4; k++)
+        mn[k] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(aux + 192 + 32 * k)));
+    for (int i = 0; i < m; i++) {
+        const tlm_block_q8_K *xb = (const tlm_block_q8_K *)(a->q + (size_t)(t + i) * a->q_row_size) + s;
+        __m512i im = _mm512_setzero_si512();
+        TLM_UNROLL for (int k = 0; k < 4; k++) {
+            const int16_t *b = xb->bsums + 4 * k;
+            uint32_t bs = (uint16_t)(b[0] + b[1]) | (uint32_t)(uint16_t)(b[2] + b[3]) << 16;
+            im = _mm512_dpwssd_epi32(im, mn[k], _mm512_set1_epi32((int)bs));
+        }
+        __m512 dy = _mm512_set1_ps(xb->d);
+        __m512 f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(isum[i]));
+        f = _mm512_sub_ps(f, _mm512_mul_ps(_mm512_mul_ps(dm, dy), _mm512_cvtepi32_ps(im)));
+        _mm512_store_ps(acc[i], _mm512_add_ps(_mm512_load_ps(acc[i]), f));
+    }
+}
+
+/* Rows [r, r + 16) of a Q4_K matrix for tokens [t, t + m), pipelined as
+ * group_tile is, four sub-blocks per round. */
+TLM_AMX_FN static void q4k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t r, int64_t t, int m) {
+    const int64_t nsb = a->cols / 256, nb = nsb * 8;
+    const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)nsb * 2048;
+    const uint8_t *x = a->apa + (size_t)(t / 16) * (size_t)nb * 512;
+    _Alignas(64) int32_t sums[2][4][16][16];
+    _Alignas(64) float acc[16][16] = {{0}};
+    __m512i isum[16];
+    DP4(0, 4);
+    STORE4(sums[0], 4);
+    for (int64_t b0 = 0; b0 < nb; b0 += 4) {
+        int h = (int)(b0 / 4 % 2);
+        bool more = b0 + 4 < nb;
+        if (more) DP4(b0 + 4, 4);
+        const int64_t s = b0 / 8;
+        const uint8_t *aux = side + s * 320;
+        if (b0 % 8 == 0) TLM_UNROLL for (int i = 0; i < 16; i++) isum[i] = _mm512_setzero_si512();
+        TLM_UNROLL for (int k = 0; k < 4; k++) {
+            __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(aux + 64 + 16 * (b0 % 8 + k))));
+            TLM_UNROLL for (int i = 0; i < 16; i++)
+                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(_mm512_load_si512(sums[h][k][i]), sc));
+        }
+        if (b0 % 8 == 4) q4k_step(a, aux, s, t, m, isum, acc);
+        if (more) STORE4(sums[!h], 4);
+    }
+    for (int i = 0; i < m; i++) _mm512_storeu_ps(a->y + (t + i) * a->rows + r, _mm512_load_ps(acc[i]));
+}
+
 TLM_AMX_FN void tlm_mm_amx_gemm_x16(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                                     int64_t t1) {
+    const bool q4k = a->wtype == TLM_TYPE_Q4_K;
     tlm_amx_load(&cfg);
     for (int64_t r = r0; r < r1; r += TLM_X16_ROWS) {
-        const int8_t *lv = group_levels(a->wtype, a->w + (size_t)r * a->w_row_size, a->nb32);
-        for (int64_t t = t0; t < t1; t += 16)
-            group_tile(a->wtype, a, lv, r, t, (int)TLM_MIN(16, t1 - t));
+        const uint8_t *grp = a->w + (size_t)r * a->w_row_size;
+        const int8_t *lv = q4k ? group_levels_q4k(grp, a->cols / 256)
+                               : group_levels(a->wtype, grp, a->nb32);
+        for (int64_t t = t0; t < t1; t += 16) {
+            int m = (int)TLM_MIN(16, t1 - t);
+            if (q4k) q4k_tile(a, lv, r, t, m);
+            else group_tile(a->wtype, a, lv, r, t, m);
+        }
     }
     tlm_amx_release();
 }
