@@ -1,7 +1,8 @@
 /*
  * kquant_avx512.h - AVX-512 unpacking of K-quant levels, shared by the
- * one-token (matmul_gemv_k_avx512.c) and many-token
- * (matmul_gemm_avx512.c) products so the two read a block the same way.
+ * one-token (matmul_gemv_k_avx512.c, matmul_x16_avx512.c) and many-token
+ * (matmul_gemm_avx512.c, matmul_x16_amx_avx512.c) products so they read a
+ * block the same way.
  * Internal to src/tensor/; include only from files built for AVX-512.
  *
  * Each helper returns the 64 levels of elements 64c .. 64c+63 of a block
@@ -50,6 +51,21 @@ static inline void tlm_kq_q6_levels(const tlm_block_q6_K *b, __m512i u[4]) {
         u[2 * h] = _mm512_ternarylogic_epi32(ql, m0f, hl, 0xea); /* (ql & m) | hl */
         u[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), m0f, hh, 0xea);
     }
+}
+
+/* Q6_K in X16 (repack.h): the four level vectors of quad q of a half,
+ * from its lines A (ql 0-31), B (ql 32-63) and H (qh); l[k] holds
+ * elements 32k + 4q + j of the half, unsigned.  Crumbs 1 and 3 (bits 0-1,
+ * 4-5 of H) and 2 and 4 (bits 2-3, 6-7) are shifted so the wanted one sits
+ * at bits 4-5 and the other falls where the select takes the nibble (bits
+ * 0-3) or out of the byte; 0xca = c ? nibble : crumb. */
+static inline void tlm_kq_x16_q6_levels(__m512i A, __m512i B, __m512i H, __m512i l[4]) {
+    const __m512i c0f = _mm512_set1_epi8(0x0f), c33 = _mm512_set1_epi8(0x33);
+    __m512i H13 = _mm512_and_si512(H, c33), H24 = _mm512_andnot_si512(c33, H);
+    l[0] = _mm512_ternarylogic_epi32(c0f, A, _mm512_slli_epi16(H13, 4), 0xca);
+    l[1] = _mm512_ternarylogic_epi32(c0f, B, _mm512_slli_epi16(H24, 2), 0xca);
+    l[2] = _mm512_ternarylogic_epi32(c0f, _mm512_srli_epi16(A, 4), H13, 0xca);
+    l[3] = _mm512_ternarylogic_epi32(c0f, _mm512_srli_epi16(B, 4), _mm512_srli_epi16(H24, 2), 0xca);
 }
 
 #endif /* TLM_TENSOR_KQUANT_AVX512_H */

@@ -570,6 +570,7 @@ const tlm_mm_kernels tlm_mm_kernels_avx512 = {
     .gemm_x16_amx = {
         [TLM_TYPE_Q8_0] = tlm_mm_amx_gemm_x16, [TLM_TYPE_Q4_0] = tlm_mm_amx_gemm_x16,
         [TLM_TYPE_Q5_0] = tlm_mm_amx_gemm_x16, [TLM_TYPE_Q4_K] = tlm_mm_amx_gemm_x16,
+        [TLM_TYPE_Q6_K] = tlm_mm_amx_gemm_x16,
     },
     .gemm = {
         [TLM_TYPE_F32] = gemm_f32, [TLM_TYPE_F16] = gemm_f16, [TLM_TYPE_BF16] = gemm_bf16,

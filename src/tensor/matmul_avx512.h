@@ -25,7 +25,7 @@ void tlm_mm_avx512_prep(const tlm_mm_args *a, int64_t tile);
 /* Many-token products of the 32-block types and of the K-quants. */
 void tlm_mm_avx512_gemm_legacy(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                                int64_t t1);
-/* Many-token products of X16 Q8_0, Q4_0, Q5_0 and Q4_K weights with AMX
+/* Many-token products of X16 Q8_0, Q4_0, Q5_0, Q4_K and Q6_K weights with AMX
  * (the caller has checked tlm_simd_amx()), from the panel that
  * tlm_mm_amx_prep_x16 builds in apa. */
 void tlm_mm_amx_gemm_x16(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);

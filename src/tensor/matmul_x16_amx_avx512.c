@@ -1,6 +1,6 @@
 /*
  * matmul_x16_amx_avx512.c - many-token products of X16 weights (Q8_0,
- * Q4_0, Q5_0, Q4_K; repack.h) with AMX, read in place.
+ * Q4_0, Q5_0, Q4_K, Q6_K; repack.h) with AMX, read in place.
  *
  * Why: without these, a prompt's products unpack each X16 chunk back to
  * GGUF rows, repack them into the GEMM's panels, build an activation panel
@@ -27,6 +27,7 @@
 
 #include "core/util.h"
 #include "tensor/amx.h"
+#include "tensor/kquant_avx512.h"
 #include "tensor/repack.h"
 #include "tensor/simd_x86.h"
 
@@ -238,18 +239,104 @@ TLM_AMX_FN static void q4k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t 
     for (int i = 0; i < m; i++) _mm512_storeu_ps(a->y + (t + i) * a->rows + r, _mm512_load_ps(acc[i]));
 }
 
+/* ---- Q6_K ----
+ * A sub-block is 16 elements: a tile product of 16 activation bytes per
+ * token (half of a 32-byte panel entry) by 4 level lines.  Levels are made
+ * signed (less 32) once per group, which takes the reference's 32 * bsums
+ * off each sub-block's sum; the sums are weighted by the signed scales in
+ * integers, then one float step per 256-block. */
+static const _Alignas(64) tlm_amx_config cfg_q6 = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 16, 64, 16, 64},
+    .rows = {16, 16, 16, 16, 16, 4, 16, 4}};
+
+/* A group's Q6_K levels, signed: per 256-block and 32-element chunk c =
+ * 4n + k (half n), 8 lines, line q holding elements 32c + 4q + j; lines
+ * 0-3 are sub-block 2c, 4-7 sub-block 2c + 1. */
+static const int8_t *group_levels_q6k(const uint8_t *grp, int64_t nsb) {
+    int8_t *out = (int8_t *)tls_levels;
+    const __m512i off = _mm512_set1_epi8(32);
+    for (int64_t s = 0; s < nsb; s++) {
+        TLM_UNROLL for (int n = 0; n < 2; n++) TLM_UNROLL for (int q = 0; q < 8; q++) {
+            const uint8_t *h = grp + s * 3072 + 1536 * n;
+            __m512i l[4];
+            tlm_kq_x16_q6_levels(_mm512_loadu_si512(h + 64 * q), _mm512_loadu_si512(h + 512 + 64 * q),
+                                 _mm512_loadu_si512(h + 1024 + 64 * q), l);
+            TLM_UNROLL for (int k = 0; k < 4; k++)
+                _mm512_store_si512(out + ((s * 8 + 4 * n + k) * 8 + q) * 64, _mm512_sub_epi8(l[k], off));
+        }
+    }
+    return out;
+}
+
+/* Sub-block u's sums (u counts from the row's start) into tile C. */
+#define DP6(C, A, B, u)                                                              \
+    do {                                                                             \
+        _tile_loadd(A, x + ((u) / 2) * 512 + 16 * ((u) % 2), 32);                   \
+        _tile_loadd(B, lv + ((size_t)((u) / 2) * 8 + 4 * ((u) % 2)) * 64, 64);       \
+        _tile_zero(C);                                                               \
+        _tile_dpbssd(C, A, B);                                                       \
+    } while (0)
+
+#define DP6x4(u0)                       \
+    do {                                \
+        DP6(0, 4, 5, (u0));             \
+        DP6(1, 6, 7, (u0) + 1);         \
+        DP6(2, 4, 5, (u0) + 2);         \
+        DP6(3, 6, 7, (u0) + 3);         \
+    } while (0)
+
+/* Rows [r, r + 16) of a Q6_K matrix for tokens [t, t + m), pipelined as
+ * group_tile is, four sub-blocks per round. */
+TLM_AMX_FN static void q6k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t r, int64_t t, int m) {
+    const int64_t nsb = a->cols / 256, nu = nsb * 16;
+    const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)nsb * 3072;
+    const uint8_t *x = a->apa + (size_t)(t / 16) * (size_t)nsb * 8 * 512;
+    _Alignas(64) int32_t sums[2][4][16][16];
+    _Alignas(64) float acc[16][16] = {{0}};
+    __m512i isum[16];
+    DP6x4(0);
+    STORE4(sums[0], 4);
+    for (int64_t u0 = 0; u0 < nu; u0 += 4) {
+        int h = (int)(u0 / 4 % 2);
+        bool more = u0 + 4 < nu;
+        if (more) DP6x4(u0 + 4);
+        const int64_t s = u0 / 16, sb0 = u0 % 16;
+        const uint8_t *aux = side + s * 288;
+        if (sb0 == 0) TLM_UNROLL for (int i = 0; i < 16; i++) isum[i] = _mm512_setzero_si512();
+        TLM_UNROLL for (int k = 0; k < 4; k++) {
+            __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(aux + 32 + 16 * (sb0 + k))));
+            TLM_UNROLL for (int i = 0; i < 16; i++)
+                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(_mm512_load_si512(sums[h][k][i]), sc));
+        }
+        if (sb0 == 12) {
+            __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
+            for (int i = 0; i < m; i++) {
+                const tlm_block_q8_K *xb = (const tlm_block_q8_K *)(a->q + (size_t)(t + i) * a->q_row_size) + s;
+                __m512 f = _mm512_mul_ps(_mm512_mul_ps(dv, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(isum[i]));
+                _mm512_store_ps(acc[i], _mm512_add_ps(_mm512_load_ps(acc[i]), f));
+            }
+        }
+        if (more) STORE4(sums[!h], 4);
+    }
+    for (int i = 0; i < m; i++) _mm512_storeu_ps(a->y + (t + i) * a->rows + r, _mm512_load_ps(acc[i]));
+}
+
 TLM_AMX_FN void tlm_mm_amx_gemm_x16(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                                     int64_t t1) {
-    const bool q4k = a->wtype == TLM_TYPE_Q4_K;
-    tlm_amx_load(&cfg);
+    const tlm_type wt = a->wtype;
+    const int64_t nsb = a->cols / 256;
+    tlm_amx_load(wt == TLM_TYPE_Q6_K ? &cfg_q6 : &cfg);
     for (int64_t r = r0; r < r1; r += TLM_X16_ROWS) {
         const uint8_t *grp = a->w + (size_t)r * a->w_row_size;
-        const int8_t *lv = q4k ? group_levels_q4k(grp, a->cols / 256)
-                               : group_levels(a->wtype, grp, a->nb32);
+        const int8_t *lv = wt == TLM_TYPE_Q4_K   ? group_levels_q4k(grp, nsb)
+                           : wt == TLM_TYPE_Q6_K ? group_levels_q6k(grp, nsb)
+                                                 : group_levels(wt, grp, a->nb32);
         for (int64_t t = t0; t < t1; t += 16) {
             int m = (int)TLM_MIN(16, t1 - t);
-            if (q4k) q4k_tile(a, lv, r, t, m);
-            else group_tile(a->wtype, a, lv, r, t, m);
+            if (wt == TLM_TYPE_Q4_K) q4k_tile(a, lv, r, t, m);
+            else if (wt == TLM_TYPE_Q6_K) q6k_tile(a, lv, r, t, m);
+            else group_tile(wt, a, lv, r, t, m);
         }
     }
     tlm_amx_release();

@@ -31,6 +31,7 @@
 #include "tensor/matmul_avx512.h"
 
 #include "core/util.h"
+#include "tensor/kquant_avx512.h"
 #include "tensor/repack.h"
 #include "tensor/simd_x86.h"
 
@@ -176,7 +177,6 @@ INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_
  * Per half n and quad q, the four level vectors are elements 128n + 32k +
  * 4q + j (k = 0..3), sub-block 8n + 2k + q/4. */
 INLINE __m512i q6k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_K *xb) {
-    const __m512i c0f = _mm512_set1_epi8(0x0f), c33 = _mm512_set1_epi8(0x33);
     __m512i is = _mm512_setzero_si512();
     TLM_UNROLL for (int n = 0; n < 2; n++) {
         const uint8_t *h = pl + 1536 * n;
@@ -188,17 +188,8 @@ INLINE __m512i q6k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_
             pf_ahead(h + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
             pf_ahead(h + 512 + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
             pf_ahead(h + 1024 + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
-            /* Crumbs 1 and 3 (bits 0-1, 4-5 of H) and 2 and 4 (bits 2-3,
-             * 6-7): shifted so the wanted one sits at bits 4-5 and the
-             * other falls where the select takes the nibble (bits 0-3) or
-             * out of the byte; 0xca = c ? nibble : crumb. */
-            __m512i H13 = _mm512_and_si512(H, c33), H24 = _mm512_andnot_si512(c33, H);
-            __m512i l[4] = {
-                _mm512_ternarylogic_epi32(c0f, A, _mm512_slli_epi16(H13, 4), 0xca),
-                _mm512_ternarylogic_epi32(c0f, B, _mm512_slli_epi16(H24, 2), 0xca),
-                _mm512_ternarylogic_epi32(c0f, _mm512_srli_epi16(A, 4), H13, 0xca),
-                _mm512_ternarylogic_epi32(c0f, _mm512_srli_epi16(B, 4), _mm512_srli_epi16(H24, 2), 0xca),
-            };
+            __m512i l[4];
+            tlm_kq_x16_q6_levels(A, B, H, l);
             const int8_t *x = xb->qs + 128 * n + 4 * q;
             TLM_UNROLL for (int k = 0; k < 4; k++)
                 s[2 * k + q / 4] = _mm512_dpbusd_epi32(s[2 * k + q / 4], l[k], bcast4(x + 32 * k));
