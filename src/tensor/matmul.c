@@ -71,7 +71,9 @@ tlm_status tlm_matmul_check(tlm_type wtype, int64_t cols, tlm_error *err) {
  * arrays d, sum, s (n_tok * cols/32 entries each, legacy types); and for
  * many-token products the activation panel of the gemm kernels (one byte
  * per activation, 2 x 16 floats per 32-block and 8 x 16 int32 per 256-block
- * per 16-token tile). */
+ * per 16-token tile), and as much again for the AMX kernels' panel (apa):
+ * kept even where AMX is off, so turning it on can never outgrow a scratch
+ * sized before. */
 typedef struct scratch_layout {
     size_t q_row, q_bytes, side_bytes, qx_bytes, ap_bytes, apd_bytes, apx_bytes, apa_bytes, total;
 } scratch_layout;
@@ -113,7 +115,8 @@ typedef struct mm_op {
     tlm_mm_fn gemv, gemm;
     tlm_mm_fn gemm_x16;     /* reads X16 in place (AMX); NULL: gemm on unpacked groups */
     void (*unpack)(tlm_type wt, const void *grp, int64_t cols, void *dst);
-    bool x16;               /* W is X16: gemm (and gemv if stage_gemv) read it unpacked */
+    bool x16;               /* W is X16: gemm (unless gemm_x16) and gemv (if stage_gemv)
+                               read it unpacked */
     bool stage_gemv;
     int64_t chunk_rows, n_row_chunks, first, n_chunks;
 } mm_op;
