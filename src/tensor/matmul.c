@@ -333,7 +333,8 @@ static void run_group(tlm_pool *pool, const tlm_matmul_op *ops, int n_ops, int64
     mm_job j = {.pool = pool, .n_ops = n_ops};
     j.quant_act = k->quant_act ? k->quant_act : ks->quant_act;
     tlm_type act = tlm_quant_info(ops[0].wtype)->vec_dot_type;
-    const bool amx = n_tok >= TLM_MM_GEMM_MIN && act != TLM_TYPE_F32 && tlm_simd_amx();
+    const bool amx = n_tok >= TLM_MM_GEMM_MIN && act != TLM_TYPE_F32 &&
+                     cols <= TLM_MM_AMX_MAX_COLS && tlm_simd_amx();
     for (int i = 0; i < n_ops; i++) {
         mm_op *op = &j.ops[i];
         tlm_type wt = ops[i].wtype;

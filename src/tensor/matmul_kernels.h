@@ -93,7 +93,7 @@ typedef struct tlm_mm_kernels {
     /* Many tokens, weights in X16, used only where tlm_simd_amx() (simd.h)
      * holds, with their own activation panel (apa, built by prep_x16_amx);
      * NULL: the dispatcher unpacks X16 groups for gemm. */
-    tlm_mm_fn gemm_x16_amx[TLM_TYPE_COUNT];
+    tlm_mm_fn gemm_x16_amx[TLM_TYPE_COUNT]; /* for cols <= TLM_MM_AMX_MAX_COLS */
     tlm_mm_prep_fn prep_x16_amx;
     /* tlm_x16_pack_group and tlm_x16_unpack, faster (NULL: the portable
      * ones). */
@@ -111,6 +111,10 @@ typedef struct tlm_mm_rows {
     size_t row_size;
 } tlm_mm_rows;
 extern _Thread_local tlm_mm_rows tlm_mm_next_rows;
+
+/* The widest matrix the AMX X16 kernels take (they unpack a group of 16
+ * rows into a per-thread buffer of 16 bytes per column). */
+#define TLM_MM_AMX_MAX_COLS 32768
 
 /* Token chunks smaller than this go through gemv token by token: packing a
  * weight panel only pays when it is reused. */

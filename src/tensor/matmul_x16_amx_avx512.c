@@ -35,9 +35,8 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* One group's unpacked levels (the dispatcher keeps a group's GGUF rows
- * within 512 KB; levels are 32 bytes per 32-block per row, no more). */
-static _Thread_local _Alignas(64) uint8_t tls_levels[512 * 1024];
+/* One group's unpacked levels: 16 bytes per column. */
+static _Thread_local _Alignas(64) uint8_t tls_levels[16 * TLM_MM_AMX_MAX_COLS];
 
 static const _Alignas(64) tlm_amx_config cfg = {
     .palette = 1,
@@ -86,13 +85,15 @@ void tlm_mm_amx_prep_x16(const tlm_mm_args *a, int64_t tile) {
     const bool k = a->act_type == TLM_TYPE_Q8_K;
     for (int i = 0; i < 16; i++) {
         int64_t t = tile * 16 + i;
+        if (t >= a->n_tok) {
+            for (int64_t b = 0; b < nb; b++) memset(dst + b * 512 + 32 * i, 0, 32);
+            continue;
+        }
         const int8_t *x = a->qx + t * a->cols;
         const tlm_block_q8_K *xk = (const tlm_block_q8_K *)(a->q + (size_t)t * a->q_row_size);
         for (int64_t b = 0; b < nb; b++) {
             const int8_t *src = k ? xk[b / 8].qs + 32 * (b % 8) : x + 32 * b;
-            __m256i v = t < a->n_tok ? _mm256_loadu_si256((const __m256i *)src)
-                                     : _mm256_setzero_si256();
-            _mm256_store_si256((__m256i *)(dst + b * 512 + 32 * i), v);
+            memcpy(dst + b * 512 + 32 * i, src, 32);
         }
     }
 }
