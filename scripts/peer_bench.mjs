@@ -39,6 +39,7 @@ for (let r = 0; r < +reps; r++) {
     tg.push(+ntg / ((performance.now() - t) / 1000));
 }
 const r1 = a => a.map(x => +x.toFixed(1));
-console.log(JSON.stringify({model: path.split("/").pop(), pp512: r1(pp), pp_median: +median(pp).toFixed(1),
-                            tg: r1(tg), tg_median: +median(tg).toFixed(1), tg_tokens: +ntg}));
+console.log(JSON.stringify({model: path.split("/").pop(), pp512: r1(pp),
+                            pp_median: +median(pp).toFixed(1), tg: r1(tg),
+                            tg_median: +median(tg).toFixed(1), tg_tokens: +ntg}));
 process.exit(0);

@@ -223,7 +223,8 @@ TLM_AMX_FN static void leg_tile_amx(bool has_min, const wpanel *P, int nkb, cons
                                     const float *apd, const float *aps, float *tb, bool first) {
     _Alignas(64) int32_t sums[4][GR][TT];
     __m512 facc[GR];
-    TLM_UNROLL for (int i = 0; i < GR; i++) facc[i] = first ? _mm512_setzero_ps() : _mm512_load_ps(tb + TT * i);
+    TLM_UNROLL for (int i = 0; i < GR; i++)
+        facc[i] = first ? _mm512_setzero_ps() : _mm512_load_ps(tb + TT * i);
     for (int b0 = 0; b0 < nkb; b0 += 4) {
         int n = TLM_MIN(4, nkb - b0);
         AMX_DP(0, 4, 5, b0);
@@ -238,7 +239,8 @@ TLM_AMX_FN static void leg_tile_amx(bool has_min, const wpanel *P, int nkb, cons
             int b = b0 + k;
             __m512i iacc[GR];
             TLM_UNROLL for (int i = 0; i < GR; i++)
-                iacc[i] = _mm512_add_epi32(_mm512_load_si512(sums[k][i]), _mm512_set1_epi32(P->c[b][i]));
+                iacc[i] = _mm512_add_epi32(_mm512_load_si512(sums[k][i]),
+                                           _mm512_set1_epi32(P->c[b][i]));
             leg_step(has_min, P, b, iacc, apd, aps, facc);
         }
     }
@@ -282,7 +284,8 @@ void tlm_mm_avx512_gemm_legacy(const tlm_mm_args *a, int64_t r0, int64_t r1, int
                 const float *aps = has_min ? a->aps + o * TT : NULL;
                 float *tb = tls_out[u][r - r0];
                 if (amx)
-                    leg_tile_amx(has_min, P, nkb, a->ap + o * 512, a->apd + o * TT, aps, tb, kb0 == 0);
+                    leg_tile_amx(has_min, P, nkb, a->ap + o * 512, a->apd + o * TT, aps, tb,
+                                 kb0 == 0);
                 else if (has_min)
                     leg_tile(true, P, nkb, a->ap + o * 512, a->apd + o * TT, aps, tb, kb0 == 0);
                 else

@@ -52,7 +52,8 @@ static const int8_t *group_levels(tlm_type wt, const uint8_t *grp, int64_t nb) {
     if (wt == TLM_TYPE_Q8_0) {
         const __m512i bias = _mm512_set1_epi8((char)0x80);
         for (int64_t l = 0; l < nb * 8; l++)
-            _mm512_store_si512(out + 64 * l, _mm512_xor_si512(_mm512_loadu_si512(grp + 64 * l), bias));
+            _mm512_store_si512(out + 64 * l,
+                               _mm512_xor_si512(_mm512_loadu_si512(grp + 64 * l), bias));
         return out;
     }
     const bool q5 = wt == TLM_TYPE_Q5_0;
@@ -188,6 +189,11 @@ static const int8_t *group_levels_q4k(const uint8_t *grp, int64_t nsb) {
     return out;
 }
 
+/* Token t's Q8_K block s. */
+INLINE const tlm_block_q8_K *q8k_block(const tlm_mm_args *a, int64_t t, int64_t s) {
+    return (const tlm_block_q8_K *)(a->q + (size_t)t * a->q_row_size) + s;
+}
+
 /* 256-block s's float step for m tokens from their integer sums. */
 INLINE void q4k_step(const tlm_mm_args *a, const uint8_t *aux, int64_t s, int64_t t, int m,
                      const __m512i isum[16], float acc[16][16]) {
@@ -197,7 +203,7 @@ INLINE void q4k_step(const tlm_mm_args *a, const uint8_t *aux, int64_t s, int64_
     TLM_UNROLL for (int k = 0; k < 4; k++)
         mn[k] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(aux + 192 + 32 * k)));
     for (int i = 0; i < m; i++) {
-        const tlm_block_q8_K *xb = (const tlm_block_q8_K *)(a->q + (size_t)(t + i) * a->q_row_size) + s;
+        const tlm_block_q8_K *xb = q8k_block(a, t + i, s);
         __m512i im = _mm512_setzero_si512();
         TLM_UNROLL for (int k = 0; k < 4; k++) {
             const int16_t *b = xb->bsums + 4 * k;
@@ -213,7 +219,8 @@ INLINE void q4k_step(const tlm_mm_args *a, const uint8_t *aux, int64_t s, int64_
 
 /* Rows [r, r + 16) of a Q4_K matrix for tokens [t, t + m), pipelined as
  * group_tile is, four sub-blocks per round. */
-TLM_AMX_FN static void q4k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t r, int64_t t, int m) {
+TLM_AMX_FN static void q4k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t r, int64_t t,
+                                int m) {
     const int64_t nsb = a->cols / 256, nb = nsb * 8;
     const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)nsb * 2048;
     const uint8_t *x = a->apa + (size_t)(t / 16) * (size_t)nb * 512;
@@ -230,14 +237,18 @@ TLM_AMX_FN static void q4k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t 
         const uint8_t *aux = side + s * 320;
         if (b0 % 8 == 0) TLM_UNROLL for (int i = 0; i < 16; i++) isum[i] = _mm512_setzero_si512();
         TLM_UNROLL for (int k = 0; k < 4; k++) {
-            __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(aux + 64 + 16 * (b0 % 8 + k))));
-            TLM_UNROLL for (int i = 0; i < 16; i++)
-                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(_mm512_load_si512(sums[h][k][i]), sc));
+            const uint8_t *scp = aux + 64 + 16 * (b0 % 8 + k);
+            __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)scp));
+            TLM_UNROLL for (int i = 0; i < 16; i++) {
+                __m512i v = _mm512_load_si512(sums[h][k][i]);
+                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(v, sc));
+            }
         }
         if (b0 % 8 == 4) q4k_step(a, aux, s, t, m, isum, acc);
         if (more) STORE4(sums[!h], 4);
     }
-    for (int i = 0; i < m; i++) _mm512_storeu_ps(a->y + (t + i) * a->rows + r, _mm512_load_ps(acc[i]));
+    for (int i = 0; i < m; i++)
+        _mm512_storeu_ps(a->y + (t + i) * a->rows + r, _mm512_load_ps(acc[i]));
 }
 
 /* ---- Q6_K ----
@@ -261,10 +272,12 @@ static const int8_t *group_levels_q6k(const uint8_t *grp, int64_t nsb) {
         TLM_UNROLL for (int n = 0; n < 2; n++) TLM_UNROLL for (int q = 0; q < 8; q++) {
             const uint8_t *h = grp + s * 3072 + 1536 * n;
             __m512i l[4];
-            tlm_kq_x16_q6_levels(_mm512_loadu_si512(h + 64 * q), _mm512_loadu_si512(h + 512 + 64 * q),
+            tlm_kq_x16_q6_levels(_mm512_loadu_si512(h + 64 * q),
+                                 _mm512_loadu_si512(h + 512 + 64 * q),
                                  _mm512_loadu_si512(h + 1024 + 64 * q), l);
             TLM_UNROLL for (int k = 0; k < 4; k++)
-                _mm512_store_si512(out + ((s * 8 + 4 * n + k) * 8 + q) * 64, _mm512_sub_epi8(l[k], off));
+                _mm512_store_si512(out + ((s * 8 + 4 * n + k) * 8 + q) * 64,
+                                   _mm512_sub_epi8(l[k], off));
         }
     }
     return out;
@@ -289,7 +302,8 @@ static const int8_t *group_levels_q6k(const uint8_t *grp, int64_t nsb) {
 
 /* Rows [r, r + 16) of a Q6_K matrix for tokens [t, t + m), pipelined as
  * group_tile is, four sub-blocks per round. */
-TLM_AMX_FN static void q6k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t r, int64_t t, int m) {
+TLM_AMX_FN static void q6k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t r, int64_t t,
+                                int m) {
     const int64_t nsb = a->cols / 256, nu = nsb * 16;
     const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)nsb * 3072;
     const uint8_t *x = a->apa + (size_t)(t / 16) * (size_t)nsb * 8 * 512;
@@ -306,21 +320,25 @@ TLM_AMX_FN static void q6k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t 
         const uint8_t *aux = side + s * 288;
         if (sb0 == 0) TLM_UNROLL for (int i = 0; i < 16; i++) isum[i] = _mm512_setzero_si512();
         TLM_UNROLL for (int k = 0; k < 4; k++) {
-            __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(aux + 32 + 16 * (sb0 + k))));
-            TLM_UNROLL for (int i = 0; i < 16; i++)
-                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(_mm512_load_si512(sums[h][k][i]), sc));
+            const uint8_t *scp = aux + 32 + 16 * (sb0 + k);
+            __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)scp));
+            TLM_UNROLL for (int i = 0; i < 16; i++) {
+                __m512i v = _mm512_load_si512(sums[h][k][i]);
+                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(v, sc));
+            }
         }
         if (sb0 == 12) {
             __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
             for (int i = 0; i < m; i++) {
-                const tlm_block_q8_K *xb = (const tlm_block_q8_K *)(a->q + (size_t)(t + i) * a->q_row_size) + s;
-                __m512 f = _mm512_mul_ps(_mm512_mul_ps(dv, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(isum[i]));
+                __m512 dy = _mm512_set1_ps(q8k_block(a, t + i, s)->d);
+                __m512 f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(isum[i]));
                 _mm512_store_ps(acc[i], _mm512_add_ps(_mm512_load_ps(acc[i]), f));
             }
         }
         if (more) STORE4(sums[!h], 4);
     }
-    for (int i = 0; i < m; i++) _mm512_storeu_ps(a->y + (t + i) * a->rows + r, _mm512_load_ps(acc[i]));
+    for (int i = 0; i < m; i++)
+        _mm512_storeu_ps(a->y + (t + i) * a->rows + r, _mm512_load_ps(acc[i]));
 }
 
 TLM_AMX_FN void tlm_mm_amx_gemm_x16(const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
