@@ -20,9 +20,10 @@
  * this (virtualised, high-latency) machine: Q8_0 and Q4_0 at 86-89% of
  * the read bandwidth on 2048 x 256000 against 80-82% without.  Q6_K
  * spreads its prefetches, one per line it loads: issued 24 at a time they
- * cost it 4-7%.  Into L1, two groups read in lockstep, the next group's
- * side data prefetched and side data interleaved with the levels were
- * measured, none better.
+ * cost it 4-7%.  Q5_0 and Q6_K also prefetch their side data (below).
+ * Into L1, two groups read in lockstep, the next group's side data
+ * prefetched and side data interleaved with the levels were measured, none
+ * clearly better.
  *
  * The plane and side sizes and offsets written out below are those of
  * repack.h's table (constants, so the loops unroll); the X16-vs-GGUF
