@@ -331,7 +331,8 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
     printf("tinylm bench --kernels: simd %s%s, %d thread%s; weights in 2 MiB pages where possible\n"
            "read bw: plain reads of a 1 GiB buffer (%d streams per thread) with the same\n"
            "threads, measured just before each row\n\n",
-           tlm_simd_name(tlm_simd_active()), amx ? " + amx (512-token products; TLM_AMX=0: off)" : "",
+           tlm_simd_name(tlm_simd_active()),
+           amx ? " + amx (512-token products; TLM_AMX=0: off)" : "",
            threads, threads == 1 ? "" : "s", BW_STREAMS);
     run_table(pool, bwj, types, n_types, quick);
     printf("\n1-tok GB/s and %% of bw are medians; matrices that fit in the caches (the small\n"
