@@ -189,6 +189,20 @@ static const int8_t *group_levels_q4k(const uint8_t *grp, int64_t nsb) {
     return out;
 }
 
+/* Adds four sub-blocks' sums, weighted by their scales, to each token's
+ * isum: sc holds the four sub-blocks' 16 row scales one after another,
+ * signed (Q6_K) or not (Q4_K). */
+INLINE void weigh4(__m512i isum[16], int32_t sums[4][16][16], const uint8_t *sc, bool sgn) {
+    TLM_UNROLL for (int k = 0; k < 4; k++) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(sc + 16 * k));
+        __m512i w = sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+        TLM_UNROLL for (int i = 0; i < 16; i++) {
+            __m512i v = _mm512_load_si512(sums[k][i]);
+            isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(v, w));
+        }
+    }
+}
+
 /* Token t's Q8_K block s. */
 INLINE const tlm_block_q8_K *q8k_block(const tlm_mm_args *a, int64_t t, int64_t s) {
     return (const tlm_block_q8_K *)(a->q + (size_t)t * a->q_row_size) + s;
@@ -236,14 +250,7 @@ TLM_AMX_FN static void q4k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t 
         const int64_t s = b0 / 8;
         const uint8_t *aux = side + s * 320;
         if (b0 % 8 == 0) TLM_UNROLL for (int i = 0; i < 16; i++) isum[i] = _mm512_setzero_si512();
-        TLM_UNROLL for (int k = 0; k < 4; k++) {
-            const uint8_t *scp = aux + 64 + 16 * (b0 % 8 + k);
-            __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)scp));
-            TLM_UNROLL for (int i = 0; i < 16; i++) {
-                __m512i v = _mm512_load_si512(sums[h][k][i]);
-                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(v, sc));
-            }
-        }
+        weigh4(isum, sums[h], aux + 64 + 16 * (b0 % 8), false);
         if (b0 % 8 == 4) q4k_step(a, aux, s, t, m, isum, acc);
         if (more) STORE4(sums[!h], 4);
     }
@@ -319,14 +326,7 @@ TLM_AMX_FN static void q6k_tile(const tlm_mm_args *a, const int8_t *lv, int64_t 
         const int64_t s = u0 / 16, sb0 = u0 % 16;
         const uint8_t *aux = side + s * 288;
         if (sb0 == 0) TLM_UNROLL for (int i = 0; i < 16; i++) isum[i] = _mm512_setzero_si512();
-        TLM_UNROLL for (int k = 0; k < 4; k++) {
-            const uint8_t *scp = aux + 32 + 16 * (sb0 + k);
-            __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)scp));
-            TLM_UNROLL for (int i = 0; i < 16; i++) {
-                __m512i v = _mm512_load_si512(sums[h][k][i]);
-                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(v, sc));
-            }
-        }
+        weigh4(isum, sums[h], aux + 32 + 16 * sb0, true);
         if (sb0 == 12) {
             __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
             for (int i = 0; i < m; i++) {
