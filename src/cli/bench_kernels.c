@@ -10,6 +10,12 @@
  * add).  Weights are random rows quantized with quant.h; a matrix repeats
  * 64 distinct rows, which changes nothing for bandwidth and keeps the setup
  * of the 2048 x 256000 shapes short.
+ *
+ * Those shapes (295-557 MB for the common types) can sit partly in a large
+ * last-level cache (480 MB on the Xeon measured in docs/PERF.md), so the figure
+ * mixes cache and memory.  --dram measures one 2048-column matrix of at
+ * least DRAM_BYTES per type instead, which no cache holds: every repeat
+ * streams from memory.
  */
 #include "cli/bench_kernels.h"
 
@@ -38,6 +44,7 @@ static const char *const default_types = "q8_0,q4_0,q5_0,q4_K,q6_K,f16,q4_1,q5_1
 static const char *const quick_types = "q8_0,q4_0,q5_0,q4_K,q6_K,f16";
 
 #define GEMM_TOKENS 512
+#define DRAM_BYTES ((size_t)3 << 29) /* 1.5 GiB */
 #define DISTINCT_ROWS 64
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -225,15 +232,18 @@ static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: tinylm bench --kernels [-t THREADS] [--types LIST] [--quick]\n\n"
+            "usage: tinylm bench --kernels [-t THREADS] [--types LIST] [--quick | --dram]\n\n"
             "Measures one-token products (GB/s of weights, %% of the read bandwidth measured\n"
             "in the same run) and %d-token products (GFLOP/s) for each weight type and\n"
             "shape (cols x rows).  TLM_SIMD=scalar|avx2|avx512|neon forces a kernel path.\n\n"
             "  -t N         threads (default 2)\n"
             "  --types L    comma-separated types (default: %s)\n"
-            "  --quick      fewer shapes, types and repeats\n\n"
+            "  --quick      fewer shapes, types and repeats\n"
+            "  --dram       one 2048-column matrix of >= 1.5 GiB per type instead of the\n"
+            "               shapes: larger than any cache, so it streams from memory\n"
+            "               (default types then: %s)\n\n"
             "example: tinylm bench --kernels -t 2 --types q8_0,q4_0\n",
-            GEMM_TOKENS, default_types);
+            GEMM_TOKENS, default_types, quick_types);
 }
 
 /* Parses "q8_0,q4_K" into types; false on an unknown or unsupported name. */
@@ -252,18 +262,26 @@ static bool parse_types(const char *list, tlm_type *out, int *n) {
     return *n > 0;
 }
 
+/* --dram's shape for a type: 2048 columns, rows (a multiple of 16, as the
+ * X16 layout wants) for at least DRAM_BYTES. */
+static shape dram_shape(tlm_type type) {
+    size_t rs = tlm_type_row_size(type, 2048);
+    return (shape){2048, (int64_t)((DRAM_BYTES / rs + 15) / 16 * 16)};
+}
+
 /* The read bandwidth is measured again right before each row: on a shared
  * machine it can change by 2x within a minute, and the % column should
  * compare figures taken under the same conditions. */
 static void run_table(tlm_pool *pool, bw_job *bwj, const tlm_type *types, int n_types,
-                      bool quick) {
+                      bool quick, bool dram) {
     const shape *shapes = quick ? quick_shapes : all_shapes;
     int n_shapes = quick ? (int)TLM_ARRAY_LEN(quick_shapes) : (int)TLM_ARRAY_LEN(all_shapes);
+    if (dram) n_shapes = 1;
     printf("%-5s %15s %9s %9s %10s %8s %8s %9s %14s %6s\n", "type", "cols x rows", "MB", "1-tok ms",
            "1-tok GB/s", "read bw", "% of bw", "best GB/s", "512-tok GFLOP/s", "layout");
     for (int ti = 0; ti < n_types; ti++) {
         for (int si = 0; si < n_shapes; si++) {
-            shape s = shapes[si];
+            shape s = dram ? dram_shape(types[ti]) : shapes[si];
             char dims[32];
             snprintf(dims, sizeof dims, "%lldx%lld", (long long)s.cols, (long long)s.rows);
             const char *name = tlm_type_info(types[ti])->name;
@@ -287,7 +305,7 @@ static void run_table(tlm_pool *pool, bw_job *bwj, const tlm_type *types, int n_
 
 int tlm_cli_bench_kernels(int argc, char **argv) {
     int threads = 2;
-    bool quick = false;
+    bool quick = false, dram = false;
     const char *types_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--kernels")) continue;
@@ -300,6 +318,8 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
             types_arg = argv[++i];
         } else if (!strcmp(argv[i], "--quick")) {
             quick = true;
+        } else if (!strcmp(argv[i], "--dram")) {
+            dram = true;
         } else {
             fprintf(stderr, "tinylm bench --kernels: unknown option '%s'\n\n", argv[i]);
             usage(stderr);
@@ -308,7 +328,8 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
     }
     tlm_type types[32];
     int n_types;
-    if (!parse_types(types_arg ? types_arg : quick ? quick_types : default_types, types, &n_types))
+    if (!parse_types(types_arg ? types_arg : quick || dram ? quick_types : default_types, types,
+                     &n_types))
         return 2;
     tlm_error err;
     if (tlm_simd_init(&err) != TLM_OK) {
@@ -334,7 +355,7 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
            tlm_simd_name(tlm_simd_active()),
            amx ? " + amx (512-token products; TLM_AMX=0: off)" : "",
            threads, threads == 1 ? "" : "s", BW_STREAMS);
-    run_table(pool, bwj, types, n_types, quick);
+    run_table(pool, bwj, types, n_types, quick, dram);
     printf("\n1-tok GB/s and %% of bw are medians; matrices that fit in the caches (the small\n"
            "shapes) can exceed 100%%.  best: the fastest repeat, useful on a busy machine.\n"
            "%d-token GFLOP/s on up to %d rows.\n",

@@ -2,8 +2,9 @@
 # bench.test.sh - `tinylm bench` on a synth model, kept tiny (-p 16 -n 4):
 # every requested test appears for every thread count with the requested
 # number of samples, medians lie within the samples, the table has the same
-# rows, the bandwidth figure is computed from its parts, and --kernels /
-# --tokenizer reach their own benchmarks.
+# rows, the bandwidth figure is computed from its parts, --kernels /
+# --tokenizer reach their own benchmarks, and --kernels --dram measures a
+# matrix larger than any cache.
 set -u
 CLI=${TLM_CLI:?TLM_CLI is not set}
 SRC=${TLM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -44,6 +45,19 @@ assert bw > 0 and abs(pct - 100 * mb * 1e6 * tg / (bw * 1e9)) <= 0.02 * pct + 0.
 EOF
 
 "$CLI" bench --kernels --help | grep -q "bench --kernels" || fail "--kernels dispatch"
+# --dram: one row per type, a matrix no cache holds (>= 1.5 GiB), with its
+# GB/s and % of the read bandwidth consistent.
+"$CLI" bench --kernels --dram --types q8_0 -t 1 >"$T/dram" 2>&1 || fail "--dram: $(cat "$T/dram")"
+python3 - "$T/dram" <<'EOF' || fail "--dram row is wrong: $(cat "$T/dram")"
+import re, sys
+rows = [l.split() for l in open(sys.argv[1]) if re.match(r"q8_0 +2048x", l)]
+assert len(rows) == 1, rows
+r = rows[0]
+cols, n = map(int, r[1].split("x"))
+mb, gbs, bw, pct = float(r[2]), float(r[4]), float(r[5]), float(r[6].rstrip("%"))
+assert cols == 2048 and n % 16 == 0 and mb >= 1.5 * 2**30 / 1e6 - 0.1, r
+assert gbs > 0 and bw > 0 and abs(pct - 100 * gbs / bw) <= 1, r
+EOF
 "$CLI" bench --tokenizer --help | grep -q "bench --tokenizer" || fail "--tokenizer dispatch"
 "$CLI" bench >/dev/null 2>&1; [ $? -eq 2 ] || fail "bench without a model is not a usage error"
 out=$("$CLI" bench "$T/none.gguf" 2>&1); [ $? -eq 1 ] || fail "missing model: wrong exit code"
