@@ -71,6 +71,14 @@ INLINE void pf_ahead(const uint8_t *p, int ahead, int n) {
     for (int l = 0; l < n; l++) _mm_prefetch((const char *)(a + 64 * (uintptr_t)l), _MM_HINT_T1);
 }
 
+/* The 64-byte line at p, loaded once: GCC otherwise folds the load into
+ * each of the two nibble masks that use it, two loads of every line. */
+INLINE __m512i line_once(const uint8_t *p) {
+    __m512i w = _mm512_loadu_si512(p);
+    __asm__("" : "+v"(w));
+    return w;
+}
+
 /* Four activation bytes at p, broadcast to every lane. */
 INLINE __m512i bcast4(const int8_t *p) { return _mm512_set1_epi32((int)tlm_x86_load_u32(p)); }
 
@@ -98,14 +106,14 @@ INLINE __m512i leg_block(tlm_type wt, const uint8_t *pl, const uint8_t *aux, con
         /* High nibbles stay in place (16 x their value): one and, and the
          * sum is divided by 16 once, exactly. */
         TLM_UNROLL for (int q = 0; q < 4; q++) {
-            __m512i w = _mm512_loadu_si512(pl + 64 * q);
+            __m512i w = line_once(pl + 64 * q);
             s0 = _mm512_dpbusd_epi32(s0, nib_lo(w), bcast4(x + 4 * q));
             s1 = _mm512_dpbusd_epi32(s1, nib_hi16(w), bcast4(x + 16 + 4 * q));
         }
         return _mm512_add_epi32(s0, _mm512_srai_epi32(s1, 4));
     }
     TLM_UNROLL for (int q = 0; q < 4; q++) {
-        __m512i w = _mm512_loadu_si512(pl + 64 * q);
+        __m512i w = line_once(pl + 64 * q);
         __m512i lo = nib_lo(w), hi = nib_hi(w);
         const __m512i sixteen = _mm512_set1_epi8(16);
         lo = _mm512_mask_add_epi8(lo, (__mmask64)tlm_x86_load_u64(aux + 16 * q), lo, sixteen);
