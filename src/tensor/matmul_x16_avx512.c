@@ -23,7 +23,9 @@
  * cost it 4-7%.  Q5_0 and Q6_K also prefetch their side data (below).
  * Into L1, two groups read in lockstep, the next group's side data
  * prefetched and side data interleaved with the levels were measured, none
- * clearly better.
+ * clearly better.  On a matrix no cache holds (bench --kernels --dram)
+ * each core is limited by the misses it keeps in flight; loading each
+ * line of levels once (line_once) kept more of them for Q4_0 and Q5_0.
  *
  * The plane and side sizes and offsets written out below are those of
  * repack.h's table (constants, so the loops unroll); the X16-vs-GGUF
