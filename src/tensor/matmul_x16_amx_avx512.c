@@ -131,6 +131,21 @@ void tlm_mm_amx_prep_x16(const tlm_mm_args *a, int64_t tile) {
         if ((n) > 3) _tile_stored(3, (sums)[3], 64);         \
     } while (0)
 
+/* Block b's 16 row scales, as floats, of the group at row r. */
+INLINE __m512 leg_scales(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t b) {
+    const int A = wt == TLM_TYPE_Q5_0 ? 96 : 32, dofs = wt == TLM_TYPE_Q5_0 ? 64 : 0;
+    const int P = wt == TLM_TYPE_Q8_0 ? 512 : 256;
+    const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)a->nb32 * P;
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(side + b * A + dofs)));
+}
+
+/* A block's term of the reference's float step for one token's 16 sums:
+ * (float)isum * (d * dy). */
+INLINE __m512 leg_term(const int32_t sums[16], __m512 dw, float dy) {
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums)),
+                         _mm512_mul_ps(dw, _mm512_set1_ps(dy)));
+}
+
 /* Rows [r, r + 16) for tokens [t, t + m); lv from group_levels.  The
  * products of the next four blocks are issued before this four's float
  * steps and stored after them, into the other half of sums, so the tile
@@ -138,9 +153,6 @@ void tlm_mm_amx_prep_x16(const tlm_mm_args *a, int64_t tile) {
 TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_t *lv,
                                   int64_t r, int64_t t, int m) {
     const int64_t nb = a->nb32;
-    const int A = wt == TLM_TYPE_Q5_0 ? 96 : 32, dofs = wt == TLM_TYPE_Q5_0 ? 64 : 0;
-    const int P = wt == TLM_TYPE_Q8_0 ? 512 : 256;
-    const uint8_t *side = a->w + (size_t)r * a->w_row_size + (size_t)nb * P;
     const uint8_t *x = a->apa + (size_t)(t / 16) * (size_t)nb * 512;
     const float *dy = a->qd + t * nb;
     _Alignas(64) int32_t sums[2][4][16][16];
@@ -154,12 +166,10 @@ TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_
         if (nn > 0) DP4(b0 + 4, nn);
         for (int k = 0; k < n; k++) {
             int64_t b = b0 + k;
-            __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(side + b * A + dofs)));
+            __m512 dw = leg_scales(wt, a, r, b);
             TLM_UNROLL for (int i = 0; i < 16; i++) {
                 if (i >= m) break;
-                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[h][k][i])),
-                                         _mm512_mul_ps(dw, _mm512_set1_ps(dy[i * nb + b])));
-                acc[i] = _mm512_add_ps(acc[i], f);
+                acc[i] = _mm512_add_ps(acc[i], leg_term(sums[h][k][i], dw, dy[i * nb + b]));
             }
         }
         if (nn > 0) STORE4(sums[!h], nn);
@@ -198,10 +208,6 @@ TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_
 TLM_AMX_FN static void group_tile2(tlm_type wt, const tlm_mm_args *a, const int8_t *lv0,
                                    const int8_t *lv1, int64_t r, int64_t t) {
     const int64_t nb = a->nb32;
-    const int A = wt == TLM_TYPE_Q5_0 ? 96 : 32, dofs = wt == TLM_TYPE_Q5_0 ? 64 : 0;
-    const int P = wt == TLM_TYPE_Q8_0 ? 512 : 256;
-    const uint8_t *side[2] = {a->w + (size_t)r * a->w_row_size + (size_t)nb * P,
-                              a->w + (size_t)(r + 16) * a->w_row_size + (size_t)nb * P};
     const uint8_t *xa = a->apa + (size_t)(t / 16) * (size_t)nb * 512, *xb = xa + (size_t)nb * 512;
     const float *dy = a->qd + t * nb;
     _Alignas(64) int32_t sums[2][4][16][16];
@@ -212,14 +218,10 @@ TLM_AMX_FN static void group_tile2(tlm_type wt, const tlm_mm_args *a, const int8
     for (int64_t b = 0; b < nb; b++) {
         const int h = (int)(b % 2);
         if (b + 1 < nb) DP2x2(b + 1);
-        const __m512 dw[2] = {
-            _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(side[0] + b * A + dofs))),
-            _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(side[1] + b * A + dofs)))};
+        const __m512 dw[2] = {leg_scales(wt, a, r, b), leg_scales(wt, a, r + 16, b)};
         TLM_UNROLL for (int c = 0; c < 4; c++) {
             TLM_UNROLL for (int i = 0; i < 16; i++) {
-                const float d = dy[(16 * (c / 2) + i) * nb + b];
-                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[h][c][i])),
-                                         _mm512_mul_ps(dw[c % 2], _mm512_set1_ps(d)));
+                __m512 f = leg_term(sums[h][c][i], dw[c % 2], dy[(16 * (c / 2) + i) * nb + b]);
                 _mm512_store_ps(acc[c][i], _mm512_add_ps(_mm512_load_ps(acc[c][i]), f));
             }
         }
