@@ -2,10 +2,11 @@
  * kquant_avx512.h - AVX-512 unpacking of K-quant levels, shared by the
  * one-token (matmul_gemv_k_avx512.c, matmul_x16_avx512.c) and many-token
  * (matmul_gemm_avx512.c, matmul_x16_amx_avx512.c) products so they read a
- * block the same way.
+ * block the same way (and, for X16 Q4_K, take the same minima and float
+ * step).
  * Internal to src/tensor/; include only from files built for AVX-512.
  *
- * Each helper returns the 64 levels of elements 64c .. 64c+63 of a block
+ * Each level helper returns the 64 levels of elements 64c .. 64c+63 of a block
  * (one per byte), unsigned as stored: the callers differ in how they take
  * the offsets (Q3_K 4, Q5_K 0, Q6_K 32) off.
  */
@@ -66,6 +67,33 @@ static inline void tlm_kq_x16_q6_levels(__m512i A, __m512i B, __m512i H, __m512i
     l[1] = _mm512_ternarylogic_epi32(c0f, B, _mm512_slli_epi16(H24, 2), 0xca);
     l[2] = _mm512_ternarylogic_epi32(c0f, _mm512_srli_epi16(A, 4), H13, 0xca);
     l[3] = _mm512_ternarylogic_epi32(c0f, _mm512_srli_epi16(B, 4), _mm512_srli_epi16(H24, 2), 0xca);
+}
+
+/* Q4_K in X16: a 256-block's minima (side bytes 192-319 at aux, the
+ * minima of sub-blocks 2k and 2k+1 side by side per row), one int16 pair
+ * per row per pair of sub-blocks. */
+static inline void tlm_kq_x16_q4k_mins(const uint8_t *aux, __m512i mn[4]) {
+    TLM_UNROLL for (int k = 0; k < 4; k++)
+        mn[k] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(aux + 192 + 32 * k)));
+}
+
+/* imin = sum_j m_j * (bsums[2j] + bsums[2j+1]) per row, two sub-blocks per
+ * vpdpwssd (each bsum pair is at most 32 x 127 in magnitude: an int16). */
+static inline __m512i tlm_kq_x16_q4k_imin(const __m512i mn[4], const int16_t bsums[16]) {
+    __m512i im = _mm512_setzero_si512();
+    TLM_UNROLL for (int k = 0; k < 4; k++) {
+        const int16_t *b = bsums + 4 * k;
+        uint32_t bs = (uint16_t)(b[0] + b[1]) | (uint32_t)(uint16_t)(b[2] + b[3]) << 16;
+        im = _mm512_dpwssd_epi32(im, mn[k], _mm512_set1_epi32((int)bs));
+    }
+    return im;
+}
+
+/* The reference's float term of a Q4_K block (quant.h):
+ * (d * dy) * isum - (dmin * dy) * imin. */
+static inline __m512 tlm_kq_q4k_term(__m512 dv, __m512 dm, __m512 dy, __m512i isum, __m512i imin) {
+    __m512 f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(isum));
+    return _mm512_sub_ps(f, _mm512_mul_ps(_mm512_mul_ps(dm, dy), _mm512_cvtepi32_ps(imin)));
 }
 
 #endif /* TLM_TENSOR_KQUANT_AVX512_H */

@@ -280,19 +280,11 @@ INLINE void q4k_step(const tlm_mm_args *a, const uint8_t *aux, int64_t s, int64_
     __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
     __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + 32)));
     __m512i mn[4];
-    TLM_UNROLL for (int k = 0; k < 4; k++)
-        mn[k] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(aux + 192 + 32 * k)));
+    tlm_kq_x16_q4k_mins(aux, mn);
     for (int i = 0; i < m; i++) {
         const tlm_block_q8_K *xb = q8k_block(a, t + i, s);
-        __m512i im = _mm512_setzero_si512();
-        TLM_UNROLL for (int k = 0; k < 4; k++) {
-            const int16_t *b = xb->bsums + 4 * k;
-            uint32_t bs = (uint16_t)(b[0] + b[1]) | (uint32_t)(uint16_t)(b[2] + b[3]) << 16;
-            im = _mm512_dpwssd_epi32(im, mn[k], _mm512_set1_epi32((int)bs));
-        }
-        __m512 dy = _mm512_set1_ps(xb->d);
-        __m512 f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(isum[i]));
-        f = _mm512_sub_ps(f, _mm512_mul_ps(_mm512_mul_ps(dm, dy), _mm512_cvtepi32_ps(im)));
+        __m512 f = tlm_kq_q4k_term(dv, dm, _mm512_set1_ps(xb->d), isum[i],
+                                   tlm_kq_x16_q4k_imin(mn, xb->bsums));
         _mm512_store_ps(acc[i], _mm512_add_ps(_mm512_load_ps(acc[i]), f));
     }
 }

@@ -156,12 +156,11 @@ INLINE void leg_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
 INLINE __m512i u8x16(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)); }
 INLINE __m512i s8x16(const uint8_t *p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)); }
 
-/* Q4_K block: isum = sum_j sc_j * (levels . x of sub-block j); imin =
- * sum_j m_j * (bsums[2j] + bsums[2j+1]), two sub-blocks per vpdpwssd
- * (each bsum pair is at most 32 x 127 in magnitude: an int16). */
+/* Q4_K block: isum = sum_j sc_j * (levels . x of sub-block j); imin as
+ * tlm_kq_x16_q4k_imin has it. */
 INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_K *xb,
                       __m512i *isum, __m512i *imin) {
-    __m512i is = _mm512_setzero_si512(), im = _mm512_setzero_si512();
+    __m512i is = _mm512_setzero_si512();
     TLM_UNROLL for (int p = 0; p < 4; p++) {
         __m512i sa = _mm512_setzero_si512(), sb = _mm512_setzero_si512();
         const int8_t *x = xb->qs + 64 * p;
@@ -174,14 +173,10 @@ INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_
         is = _mm512_add_epi32(is, _mm512_mullo_epi32(sa, u8x16(aux + 64 + 32 * p)));
         is = _mm512_add_epi32(is, _mm512_mullo_epi32(sb, u8x16(aux + 64 + 32 * p + 16)));
     }
-    TLM_UNROLL for (int k = 0; k < 4; k++) { /* sub-blocks 2k, 2k+1: one int16 pair per row */
-        const int16_t *b = xb->bsums + 4 * k;
-        uint32_t bs = (uint16_t)(b[0] + b[1]) | (uint32_t)(uint16_t)(b[2] + b[3]) << 16;
-        __m512i mn = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(aux + 192 + 32 * k)));
-        im = _mm512_dpwssd_epi32(im, mn, _mm512_set1_epi32((int)bs));
-    }
+    __m512i mn[4];
+    tlm_kq_x16_q4k_mins(aux, mn);
     *isum = is;
-    *imin = im;
+    *imin = tlm_kq_x16_q4k_imin(mn, xb->bsums);
 }
 
 /* Q6_K block: isum = sum_s sc_s * (levels . x of sub-block s - 32 bsums[s]).
@@ -233,8 +228,7 @@ INLINE void k_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
             q4k_block(pl, aux, &xb[s], &isum, &imin);
             pf_ahead(pl + P / 2, pf_dist(wt), P / 128);
             __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + 32)));
-            f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(isum));
-            f = _mm512_sub_ps(f, _mm512_mul_ps(_mm512_mul_ps(dm, dy), _mm512_cvtepi32_ps(imin)));
+            f = tlm_kq_q4k_term(dv, dm, dy, isum, imin);
         } else {
             f = _mm512_mul_ps(_mm512_mul_ps(dv, dy), _mm512_cvtepi32_ps(q6k_block(pl, aux, &xb[s])));
         }
