@@ -67,9 +67,10 @@ tlm_simd tlm_simd_active(void);
  * respect to kernels running at the same time. */
 tlm_status tlm_simd_set(tlm_simd s, tlm_error *err);
 
-/* True when the avx512 path's many-token products of 32-block weights
- * use AMX tiles for their integer sums (the results are the same bits
- * either way): the CPU and OS support AMX-INT8 and TLM_AMX is not "0". */
+/* True when the avx512 path's many-token products of quantized weights
+ * (the 32-block types, and Q4_K and Q6_K in the X16 layout) use AMX tiles
+ * for their integer sums (the results are the same bits either way): the
+ * CPU and OS support AMX-INT8 and TLM_AMX is not "0". */
 bool tlm_simd_amx(void);
 
 /* Turns AMX use on or off, for tests and benchmarks (on only where
