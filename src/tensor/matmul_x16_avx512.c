@@ -73,6 +73,14 @@ INLINE void pf_ahead(const uint8_t *p, int ahead, int n) {
     for (int l = 0; l < n; l++) _mm_prefetch((const char *)(a + 64 * (uintptr_t)l), _MM_HINT_T1);
 }
 
+/* Prefetches into L2 the line `ahead` bytes after p, where it is written:
+ * GCC's scheduler hoists plain prefetches (they depend on nothing) to the
+ * top of an unrolled block, one burst of them. */
+INLINE void pf_here(const uint8_t *p, int ahead) {
+    uintptr_t a = (uintptr_t)p + (uintptr_t)ahead;
+    __asm__ volatile("prefetcht1 (%0)" : : "r"(a));
+}
+
 /* The 64-byte line at p, loaded once: GCC otherwise folds the load into
  * each of the two nibble masks that use it, two loads of every line. */
 INLINE __m512i line_once(const uint8_t *p) {
@@ -157,15 +165,19 @@ INLINE __m512i u8x16(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_s
 INLINE __m512i s8x16(const uint8_t *p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)); }
 
 /* Q4_K block: isum = sum_j sc_j * (levels . x of sub-block j); imin as
- * tlm_kq_x16_q4k_imin has it. */
+ * tlm_kq_x16_q4k_imin has it.  Each line is prefetched as it is loaded
+ * and the loop over a sub-block pair's lines stays rolled: unrolled (its
+ * 16 prefetches issued at once, as GCC schedules them) it read 79-81% of
+ * the plain read on a matrix no cache holds, rolled 86-87%. */
 INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_K *xb,
                       __m512i *isum, __m512i *imin) {
     __m512i is = _mm512_setzero_si512();
     TLM_UNROLL for (int p = 0; p < 4; p++) {
         __m512i sa = _mm512_setzero_si512(), sb = _mm512_setzero_si512();
         const int8_t *x = xb->qs + 64 * p;
-        TLM_UNROLL for (int q = 0; q < 8; q++) {
-            __m512i w = _mm512_loadu_si512(pl + 512 * p + 64 * q);
+        TLM_NO_UNROLL for (int q = 0; q < 8; q++) {
+            __m512i w = line_once(pl + 512 * p + 64 * q);
+            pf_here(pl + 512 * p + 64 * q, pf_dist(TLM_TYPE_Q4_K));
             sa = _mm512_dpbusd_epi32(sa, nib_lo(w), bcast4(x + 4 * q));
             sb = _mm512_dpbusd_epi32(sb, nib_hi16(w), bcast4(x + 32 + 4 * q));
         }
@@ -224,9 +236,7 @@ INLINE void k_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
         pf_ahead(aux, 2048, pf_side_lines(wt));
         if (q4) {
             __m512i isum, imin;
-            pf_ahead(pl, pf_dist(wt), P / 128);
             q4k_block(pl, aux, &xb[s], &isum, &imin);
-            pf_ahead(pl + P / 2, pf_dist(wt), P / 128);
             __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + 32)));
             f = tlm_kq_q4k_term(dv, dm, dy, isum, imin);
         } else {

@@ -17,6 +17,8 @@
  * fully unroll the loops over them, which would leave the arrays in
  * memory, so every such loop is marked. */
 #define TLM_UNROLL _Pragma("GCC unroll 16")
+/* And the few loops measured faster rolled (matmul_x16_avx512.c says why). */
+#define TLM_NO_UNROLL _Pragma("GCC unroll 1")
 
 static inline float tlm_x86_f16(tlm_f16 h) { return _cvtsh_ss(h); }
 static inline tlm_f16 tlm_x86_to_f16(float f) { return (tlm_f16)_cvtss_sh(f, 0); }
