@@ -18,14 +18,15 @@
  * stream; it prefetches 2-4 KiB ahead of what it multiplies into L2, which
  * keeps more line fills in flight than the hardware prefetcher alone on
  * this (virtualised, high-latency) machine: Q8_0 and Q4_0 at 86-89% of
- * the read bandwidth on 2048 x 256000 against 80-82% without.  Q6_K
- * spreads its prefetches, one per line it loads: issued 24 at a time they
- * cost it 4-7%.  Q5_0 and Q6_K also prefetch their side data (below).
- * Into L1, two groups read in lockstep, the next group's side data
- * prefetched and side data interleaved with the levels were measured, none
- * clearly better.  On a matrix no cache holds (bench --kernels --dram)
- * each core is limited by the misses it keeps in flight; loading each
- * line of levels once (line_once) kept more of them for Q4_0 and Q5_0.
+ * the read bandwidth on 2048 x 256000 against 80-82% without.  The
+ * K-quants spread their prefetches, one per line they load, in loops left
+ * rolled (pf_here says why): issued a block at a time they cost Q4_K 8%
+ * and Q6_K 4-7%.  Q5_0 and the K-quants also prefetch their side data
+ * (below).  Into L1, two groups read in lockstep and side data interleaved
+ * with the levels were measured, none clearly better.  On a matrix no
+ * cache holds (bench --kernels --dram) each core is limited by the misses
+ * it keeps in flight; loading each line of levels once (line_once) kept
+ * more of them for Q4_0 and Q5_0.
  *
  * The plane and side sizes and offsets written out below are those of
  * repack.h's table (constants, so the loops unroll); the X16-vs-GGUF
@@ -56,13 +57,17 @@ INLINE int pf_dist(tlm_type wt) {
 #endif
 }
 
-/* Lines of side data (scales, fifth bits) a block prefetches, 2 KiB ahead
- * of the ones it reads: the side fields are a second stream, and where
- * they are a large share of the bytes (Q5_0 27%, Q6_K 9%) leaving it to
- * the hardware prefetcher cost Q5_0 15% and Q6_K 3%; for Q8_0, Q4_0 and
- * Q4_K the extra prefetches measured 0-8% slower. */
+/* Lines of side data (scales, fifth bits) a block prefetches: the side
+ * fields are a second stream, and where they are a large share of the
+ * bytes (Q5_0 27%, Q4_K 14%, Q6_K 9%) leaving it to the hardware
+ * prefetcher cost Q5_0 15% and Q6_K 3%.  Q5_0 prefetches 2 KiB ahead;
+ * the K-quants the same block's side data in the next group (a group
+ * ahead: their side data, 2.3-2.6 KiB a group, lies past the group's
+ * planes, so 2 KiB ahead mostly fetched what was already on its way),
+ * Q4_K 2-3% and Q6_K 4% faster than without (--dram).  For Q8_0 and Q4_0
+ * side prefetches measured 0-8% slower. */
 INLINE int pf_side_lines(tlm_type wt) {
-    return wt == TLM_TYPE_Q5_0 ? 2 : wt == TLM_TYPE_Q6_K ? 5 : 0;
+    return wt == TLM_TYPE_Q5_0 ? 2 : wt == TLM_TYPE_Q6_K ? 5 : wt == TLM_TYPE_Q4_K ? 5 : 0;
 }
 
 /* Prefetches into L2 the n lines that lie `ahead` bytes after p.  The
@@ -75,7 +80,10 @@ INLINE void pf_ahead(const uint8_t *p, int ahead, int n) {
 
 /* Prefetches into L2 the line `ahead` bytes after p, where it is written:
  * GCC's scheduler hoists plain prefetches (they depend on nothing) to the
- * top of an unrolled block, one burst of them. */
+ * top of an unrolled block, one burst of them.  Even pinned, a fully
+ * unrolled K-quant block read less on a matrix no cache holds than the
+ * same code with its loop over lines rolled (Q4_K 86-87% of the plain read
+ * against 79-80%; why the front end matters here was not pinned down). */
 INLINE void pf_here(const uint8_t *p, int ahead) {
     uintptr_t a = (uintptr_t)p + (uintptr_t)ahead;
     __asm__ volatile("prefetcht1 (%0)" : : "r"(a));
@@ -165,10 +173,8 @@ INLINE __m512i u8x16(const uint8_t *p) { return _mm512_cvtepu8_epi32(_mm_loadu_s
 INLINE __m512i s8x16(const uint8_t *p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)); }
 
 /* Q4_K block: isum = sum_j sc_j * (levels . x of sub-block j); imin as
- * tlm_kq_x16_q4k_imin has it.  Each line is prefetched as it is loaded
- * and the loop over a sub-block pair's lines stays rolled: unrolled (its
- * 16 prefetches issued at once, as GCC schedules them) it read 79-81% of
- * the plain read on a matrix no cache holds, rolled 86-87%. */
+ * tlm_kq_x16_q4k_imin has it.  Each line is prefetched as it is loaded,
+ * in a loop over a sub-block pair's lines left rolled (pf_here). */
 INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_K *xb,
                       __m512i *isum, __m512i *imin) {
     __m512i is = _mm512_setzero_si512();
@@ -193,29 +199,32 @@ INLINE void q4k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_
 
 /* Q6_K block: isum = sum_s sc_s * (levels . x of sub-block s - 32 bsums[s]).
  * Per half n and quad q, the four level vectors are elements 128n + 32k +
- * 4q + j (k = 0..3), sub-block 8n + 2k + q/4. */
+ * 4q + j (k = 0..3), sub-block 8n + 2k + q/4.  Lines are prefetched as
+ * they are loaded, in rolled loops, as for Q4_K. */
 INLINE __m512i q6k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_q8_K *xb) {
     __m512i is = _mm512_setzero_si512();
     TLM_UNROLL for (int n = 0; n < 2; n++) {
         const uint8_t *h = pl + 1536 * n;
-        __m512i s[8];
-        TLM_UNROLL for (int i = 0; i < 8; i++) s[i] = _mm512_setzero_si512();
-        TLM_UNROLL for (int q = 0; q < 8; q++) {
-            __m512i A = _mm512_loadu_si512(h + 64 * q), B = _mm512_loadu_si512(h + 512 + 64 * q);
-            __m512i H = _mm512_loadu_si512(h + 1024 + 64 * q);
-            pf_ahead(h + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
-            pf_ahead(h + 512 + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
-            pf_ahead(h + 1024 + 64 * q, pf_dist(TLM_TYPE_Q6_K), 1);
-            __m512i l[4];
-            tlm_kq_x16_q6_levels(A, B, H, l);
-            const int8_t *x = xb->qs + 128 * n + 4 * q;
-            TLM_UNROLL for (int k = 0; k < 4; k++)
-                s[2 * k + q / 4] = _mm512_dpbusd_epi32(s[2 * k + q / 4], l[k], bcast4(x + 32 * k));
-        }
-        TLM_UNROLL for (int i = 0; i < 8; i++) {
-            int sb = 8 * n + i;
-            __m512i v = _mm512_sub_epi32(s[i], _mm512_set1_epi32(32 * xb->bsums[sb]));
-            is = _mm512_add_epi32(is, _mm512_mullo_epi32(v, s8x16(aux + 32 + 16 * sb)));
+        TLM_UNROLL for (int hq = 0; hq < 2; hq++) { /* quads 4hq .. 4hq+3: sub-blocks 8n + 2k + hq */
+            __m512i s[4];
+            TLM_UNROLL for (int k = 0; k < 4; k++) s[k] = _mm512_setzero_si512();
+            TLM_NO_UNROLL for (int q = 4 * hq; q < 4 * hq + 4; q++) {
+                __m512i A = line_once(h + 64 * q), B = line_once(h + 512 + 64 * q);
+                __m512i H = line_once(h + 1024 + 64 * q);
+                pf_here(h + 64 * q, pf_dist(TLM_TYPE_Q6_K));
+                pf_here(h + 512 + 64 * q, pf_dist(TLM_TYPE_Q6_K));
+                pf_here(h + 1024 + 64 * q, pf_dist(TLM_TYPE_Q6_K));
+                __m512i l[4];
+                tlm_kq_x16_q6_levels(A, B, H, l);
+                const int8_t *x = xb->qs + 128 * n + 4 * q;
+                TLM_UNROLL for (int k = 0; k < 4; k++)
+                    s[k] = _mm512_dpbusd_epi32(s[k], l[k], bcast4(x + 32 * k));
+            }
+            TLM_UNROLL for (int k = 0; k < 4; k++) {
+                int sb = 8 * n + 2 * k + hq;
+                __m512i v = _mm512_sub_epi32(s[k], _mm512_set1_epi32(32 * xb->bsums[sb]));
+                is = _mm512_add_epi32(is, _mm512_mullo_epi32(v, s8x16(aux + 32 + 16 * sb)));
+            }
         }
     }
     return is;
@@ -233,7 +242,7 @@ INLINE void k_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
         __m512 dy = _mm512_set1_ps(xb[s].d);
         __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
         __m512 f;
-        pf_ahead(aux, 2048, pf_side_lines(wt));
+        pf_ahead(aux, 16 * (int)a->w_row_size, pf_side_lines(wt));
         if (q4) {
             __m512i isum, imin;
             q4k_block(pl, aux, &xb[s], &isum, &imin);
