@@ -191,7 +191,8 @@ INLINE void fdot_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64
             if (far) {
                 uintptr_t at = (uintptr_t)w + (uintptr_t)(k * es);
                 if ((k * es) % 64 == 0) PF_LINES(at + (uintptr_t)(i + R) * a->w_row_size, 1);
-                else _mm_prefetch((const char *)(at + (uintptr_t)(i + far) * a->w_row_size - 32), _MM_HINT_T1);
+                else _mm_prefetch((const char *)(at + (uintptr_t)(i + far) * a->w_row_size - 32),
+                                  _MM_HINT_T1);
             }
             __m512 wv = load_wf(wt, w + i * a->w_row_size, k, 0, false);
             TLM_UNROLL for (int j = 0; j < T; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);

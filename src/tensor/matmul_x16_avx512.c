@@ -205,7 +205,8 @@ INLINE __m512i q6k_block(const uint8_t *pl, const uint8_t *aux, const tlm_block_
     __m512i is = _mm512_setzero_si512();
     TLM_UNROLL for (int n = 0; n < 2; n++) {
         const uint8_t *h = pl + 1536 * n;
-        TLM_UNROLL for (int hq = 0; hq < 2; hq++) { /* quads 4hq .. 4hq+3: sub-blocks 8n + 2k + hq */
+        /* Quads 4hq .. 4hq+3: sub-blocks 8n + 2k + hq. */
+        TLM_UNROLL for (int hq = 0; hq < 2; hq++) {
             __m512i s[4];
             TLM_UNROLL for (int k = 0; k < 4; k++) s[k] = _mm512_setzero_si512();
             TLM_NO_UNROLL for (int q = 4 * hq; q < 4 * hq + 4; q++) {
