@@ -45,16 +45,17 @@
 
 /* How far ahead of what it multiplies a thread prefetches, per type
  * (bytes; measured on 2048 x 256000, 1-16 KiB tried): 2 KiB for Q8_0 (4-7%
- * faster than at 4 KiB), 4 KiB for the others (Q4_0 and Q5_0 3-6% slower
- * at 2 KiB; Q6_K, once its prefetches were spread out, 3-5% faster at 4
- * KiB than at 2 on a matrix no cache holds).  TLM_X16_PF_AHEAD sets one
- * for all, for such experiments. */
+ * faster than at 4 KiB), 4 KiB for Q4_0 and Q5_0 (3-6% slower at 2 KiB),
+ * 6 KiB for the K-quants, whose prefetches are spread one per line (on a
+ * matrix no cache holds Q4_K 3-5% and Q6_K 1-7% faster than at 4 KiB, 8
+ * KiB the same as 6).  TLM_X16_PF_AHEAD sets one for all, for such
+ * experiments. */
 INLINE int pf_dist(tlm_type wt) {
 #ifdef TLM_X16_PF_AHEAD
     (void)wt;
     return TLM_X16_PF_AHEAD;
 #else
-    return wt == TLM_TYPE_Q8_0 ? 2048 : 4096;
+    return wt == TLM_TYPE_Q8_0 ? 2048 : wt == TLM_TYPE_Q4_K || wt == TLM_TYPE_Q6_K ? 6144 : 4096;
 #endif
 }
 
