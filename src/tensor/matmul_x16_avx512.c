@@ -44,18 +44,20 @@
 #define INLINE static inline __attribute__((always_inline))
 
 /* How far ahead of what it multiplies a thread prefetches, per type
- * (bytes; measured on 2048 x 256000, 1-16 KiB tried): 2 KiB for Q8_0 (4-7%
- * faster than at 4 KiB), 4 KiB for Q4_0 and Q5_0 (3-6% slower at 2 KiB),
- * 6 KiB for the K-quants, whose prefetches are spread one per line (on a
- * matrix no cache holds Q4_K 3-5% and Q6_K 1-7% faster than at 4 KiB, 8
- * KiB the same as 6).  TLM_X16_PF_AHEAD sets one for all, for such
- * experiments. */
+ * (bytes; measured on 2048 x 256000, 1-16 KiB tried): 4 KiB for Q4_0 and
+ * Q5_0 (3-6% slower at 2 KiB) and for Q8_0, which prefetches each line as
+ * it loads it (3-5% faster on a matrix no cache holds than a block's lines
+ * at once, 2 KiB ahead); 6 KiB for the K-quants, also one per line (Q4_K
+ * 3-5% and Q6_K 1-7% faster than at 4 KiB, 8 KiB the same as 6).  Q4_0 and
+ * Q5_0 prefetch a block's lines at once: one per line measured level for
+ * Q4_0 and 2-8% slower for Q5_0.  TLM_X16_PF_AHEAD sets one for all, for
+ * such experiments. */
 INLINE int pf_dist(tlm_type wt) {
 #ifdef TLM_X16_PF_AHEAD
     (void)wt;
     return TLM_X16_PF_AHEAD;
 #else
-    return wt == TLM_TYPE_Q8_0 ? 2048 : wt == TLM_TYPE_Q4_K || wt == TLM_TYPE_Q6_K ? 6144 : 4096;
+    return wt == TLM_TYPE_Q4_K || wt == TLM_TYPE_Q6_K ? 6144 : 4096;
 #endif
 }
 
@@ -117,7 +119,9 @@ INLINE __m512i leg_block(tlm_type wt, const uint8_t *pl, const uint8_t *aux, con
     __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
     if (wt == TLM_TYPE_Q8_0) {
         TLM_UNROLL for (int q = 0; q < 8; q += 2) {
+            pf_here(pl + 64 * q, pf_dist(wt));
             s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(pl + 64 * q), bcast4(x + 4 * q));
+            pf_here(pl + 64 * q + 64, pf_dist(wt));
             s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(pl + 64 * q + 64), bcast4(x + 4 * q + 4));
         }
         return _mm512_add_epi32(s0, s1);
@@ -157,7 +161,7 @@ INLINE void leg_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pl = grp + b * P, *aux = side + b * A;
-        pf_ahead(pl, pf_dist(wt), P / 64);
+        if (wt != TLM_TYPE_Q8_0) pf_ahead(pl, pf_dist(wt), P / 64); /* Q8_0's: in leg_block */
         pf_ahead(aux, 2048, pf_side_lines(wt));
         __m512i isum = leg_block(wt, pl, aux, x + 32 * b);
         isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(bias * xs[b]));
