@@ -18,11 +18,11 @@
  * stream; it prefetches 2-4 KiB ahead of what it multiplies into L2, which
  * keeps more line fills in flight than the hardware prefetcher alone on
  * this (virtualised, high-latency) machine: Q8_0 and Q4_0 at 86-89% of
- * the read bandwidth on 2048 x 256000 against 80-82% without.  The
- * K-quants spread their prefetches, one per line they load, in loops left
- * rolled (pf_here says why): issued a block at a time they cost Q4_K 8%
- * and Q6_K 4-7%.  Q5_0 and the K-quants also prefetch their side data
- * (below).  Into L1, two groups read in lockstep and side data interleaved
+ * the read bandwidth on 2048 x 256000 against 80-82% without.  Q8_0 and
+ * the K-quants spread their prefetches, one per line they load (pf_here),
+ * the K-quants in loops left rolled: issued a block at a time they cost
+ * Q4_K 8%, Q6_K 4-7% and Q8_0 3-5%.  Q5_0 and the K-quants also prefetch
+ * their side data (below).  Into L1, two groups read in lockstep and side data interleaved
  * with the levels were measured, none clearly better.  On a matrix no
  * cache holds (bench --kernels --dram) each core is limited by the misses
  * it keeps in flight; loading each line of levels once (line_once) kept
