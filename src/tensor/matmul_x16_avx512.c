@@ -22,11 +22,11 @@
  * the K-quants spread their prefetches, one per line they load (pf_here),
  * the K-quants in loops left rolled: issued a block at a time they cost
  * Q4_K 8%, Q6_K 4-7% and Q8_0 3-5%.  Q5_0 and the K-quants also prefetch
- * their side data (below).  Into L1, two groups read in lockstep and side data interleaved
- * with the levels were measured, none clearly better.  On a matrix no
- * cache holds (bench --kernels --dram) each core is limited by the misses
- * it keeps in flight; loading each line of levels once (line_once) kept
- * more of them for Q4_0 and Q5_0.
+ * their side data (below).  Into L1, two groups read in lockstep and side
+ * data interleaved with the levels were measured, none clearly better.  On
+ * a matrix no cache holds (bench --kernels --dram) each core is limited by
+ * the misses it keeps in flight; loading each line of levels once
+ * (line_once) kept more of them for Q4_0 and Q5_0.
  *
  * The plane and side sizes and offsets written out below are those of
  * repack.h's table (constants, so the loops unroll); the X16-vs-GGUF
