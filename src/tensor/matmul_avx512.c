@@ -214,8 +214,8 @@ INLINE void fdot_tile(tlm_type wt, const tlm_mm_args *a, int64_t r, int R, int64
 INLINE void fdot_gemv(tlm_type wt, const tlm_mm_args *a, int64_t r0, int64_t r1, int64_t t0,
                       int64_t t1) {
     for (int64_t t = t0; t < t1; t++) {
-        int64_t r = r0;
-        for (; r + FGV_R <= r1; r += FGV_R) fdot_tile(wt, a, r, FGV_R, t, 1, fdot_far(a));
+        int64_t r = r0, far = fdot_far(a);
+        for (; r + FGV_R <= r1; r += FGV_R) fdot_tile(wt, a, r, FGV_R, t, 1, far);
         for (; r < r1; r++) fdot_tile(wt, a, r, 1, t, 1, 0);
     }
 }

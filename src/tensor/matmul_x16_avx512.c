@@ -71,7 +71,7 @@ INLINE int pf_dist(tlm_type wt) {
  * Q4_K 2-3% and Q6_K 4% faster than without (--dram).  For Q8_0 and Q4_0
  * side prefetches measured 0-8% slower. */
 INLINE int pf_side_lines(tlm_type wt) {
-    return wt == TLM_TYPE_Q5_0 ? 2 : wt == TLM_TYPE_Q6_K ? 5 : wt == TLM_TYPE_Q4_K ? 5 : 0;
+    return wt == TLM_TYPE_Q5_0 ? 2 : wt == TLM_TYPE_Q4_K || wt == TLM_TYPE_Q6_K ? 5 : 0;
 }
 
 /* Prefetches into L2 the n lines that lie `ahead` bytes after p.  The
@@ -114,7 +114,8 @@ INLINE __m512i nib_hi16(__m512i w) { return _mm512_and_si512(w, _mm512_set1_epi8
 /* ---- 32-blocks: Q8_0, Q4_0, Q5_0 ---- */
 
 /* Integer sum per row of one block (plane pl, side aux) with activation
- * bytes x, before the level offset comes off. */
+ * bytes x, before the level offset comes off; it also prefetches the
+ * plane pf_dist ahead (Q8_0 a line at a time, the others all at once). */
 INLINE __m512i leg_block(tlm_type wt, const uint8_t *pl, const uint8_t *aux, const int8_t *x) {
     __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
     if (wt == TLM_TYPE_Q8_0) {
@@ -129,6 +130,7 @@ INLINE __m512i leg_block(tlm_type wt, const uint8_t *pl, const uint8_t *aux, con
     if (wt == TLM_TYPE_Q4_0) {
         /* High nibbles stay in place (16 x their value): one and, and the
          * sum is divided by 16 once, exactly. */
+        pf_ahead(pl, pf_dist(wt), 4);
         TLM_UNROLL for (int q = 0; q < 4; q++) {
             __m512i w = line_once(pl + 64 * q);
             s0 = _mm512_dpbusd_epi32(s0, nib_lo(w), bcast4(x + 4 * q));
@@ -136,6 +138,7 @@ INLINE __m512i leg_block(tlm_type wt, const uint8_t *pl, const uint8_t *aux, con
         }
         return _mm512_add_epi32(s0, _mm512_srai_epi32(s1, 4));
     }
+    pf_ahead(pl, pf_dist(wt), 4);
     TLM_UNROLL for (int q = 0; q < 4; q++) {
         __m512i w = line_once(pl + 64 * q);
         __m512i lo = nib_lo(w), hi = nib_hi(w);
@@ -161,7 +164,6 @@ INLINE void leg_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pl = grp + b * P, *aux = side + b * A;
-        if (wt != TLM_TYPE_Q8_0) pf_ahead(pl, pf_dist(wt), P / 64); /* Q8_0's: in leg_block */
         pf_ahead(aux, 2048, pf_side_lines(wt));
         __m512i isum = leg_block(wt, pl, aux, x + 32 * b);
         isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(bias * xs[b]));
@@ -249,7 +251,7 @@ INLINE void k_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
         __m512 dy = _mm512_set1_ps(xb[s].d);
         __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
         __m512 f;
-        pf_ahead(aux, 16 * (int)a->w_row_size, pf_side_lines(wt));
+        pf_ahead(aux, TLM_X16_ROWS * (int)a->w_row_size, pf_side_lines(wt));
         if (q4) {
             __m512i isum, imin;
             q4k_block(pl, aux, &xb[s], &isum, &imin);
