@@ -19,11 +19,11 @@
  */
 #include "cli/bench_kernels.h"
 
+#include "cli/bench_bw.h"
 #include "core/threads.h"
 #include "core/util.h"
 #include "model/model.h"
 #include "tensor/matmul.h"
-#include "tensor/ops_kernels.h"
 #include "tensor/quant.h"
 #include "tensor/repack.h"
 #include "tensor/simd.h"
@@ -70,51 +70,6 @@ static uint64_t median(uint64_t *v, int n) {
  * 20-25% and the 512-token products' output stores 15-24% on a virtual
  * machine (nested page walks), which is a property of where the buffers
  * lie, not of the kernels. */
-
-/* ---- Memory read bandwidth ---- */
-
-typedef struct bw_job {
-    const uint64_t *buf;
-    size_t n;
-    uint64_t sums[TLM_POOL_MAX_THREADS];
-} bw_job;
-
-/* Each thread reads its share with the active SIMD path as 4 interleaved
- * sequential streams: one stream per core cannot keep enough cache-line
- * fills in flight on some machines (virtualised ones especially), and the
- * kernels do not read that way either (they stream 8 rows at once). */
-#define BW_STREAMS 4
-
-static void bw_worker(void *arg, int ith, int nth) {
-    bw_job *j = arg;
-    int64_t lo, hi;
-    tlm_pool_split((int64_t)j->n, 4096, ith, nth, &lo, &hi);
-    j->sums[ith] = tlm_ops_kernels_get(tlm_simd_active())->read_sum(j->buf + lo, hi - lo);
-}
-
-/* Allocates and touches the 1 GiB buffer; false without the memory. */
-static bool bw_init(bw_job *j) {
-    size_t bytes = (size_t)1 << 30;
-    uint64_t *buf = tlm_alloc_pages(bytes);
-    if (!buf) return false;
-    for (size_t i = 0; i < bytes / 8; i++) buf[i] = i * 0x9e3779b97f4a7c15ull; /* no two pages alike */
-    j->buf = buf;
-    j->n = bytes / 8;
-    return true;
-}
-
-/* Median read bandwidth over reps reads of the buffer, in GB/s. */
-static double read_bandwidth(tlm_pool *pool, bw_job *j, int reps) {
-    uint64_t t[16];
-    for (int r = 0; r < reps; r++) {
-        uint64_t t0 = tlm_time_ns();
-        tlm_pool_run(pool, bw_worker, j);
-        t[r] = tlm_time_ns() - t0;
-    }
-    volatile uint64_t sink = j->sums[0];
-    (void)sink;
-    return (double)(j->n * 8) / (double)median(t, reps);
-}
 
 /* ---- One type and shape ---- */
 
@@ -272,7 +227,8 @@ static shape dram_shape(tlm_type type) {
 /* The read bandwidth is measured again right before each row: on a shared
  * machine it can change by 2x within a minute, and the % column should
  * compare figures taken under the same conditions. */
-static void run_table(tlm_pool *pool, bw_job *bwj, const tlm_type *types, int n_types,
+static void run_table(tlm_pool *pool, const tlm_bw_span *bw_buf, const tlm_type *types,
+                      int n_types,
                       bool quick, bool dram) {
     const shape *shapes = quick ? quick_shapes : all_shapes;
     int n_shapes = quick ? (int)TLM_ARRAY_LEN(quick_shapes) : (int)TLM_ARRAY_LEN(all_shapes);
@@ -289,7 +245,7 @@ static void run_table(tlm_pool *pool, bw_job *bwj, const tlm_type *types, int n_
                 printf("%-5s %15s %9s   (cols not a multiple of the block)\n", name, dims, "-");
                 continue;
             }
-            double bw = read_bandwidth(pool, bwj, 3);
+            double bw = tlm_bw_read(pool, bw_buf, 1, 3, NULL);
             result r;
             if (!bench_one(pool, types[ti], s, quick, &r)) {
                 printf("%-5s %15s %9s   (out of memory)\n", name, dims, "-");
@@ -341,27 +297,25 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
         fprintf(stderr, "tinylm bench: cannot start %d threads\n", threads);
         return 1;
     }
-    bw_job *bwj = calloc(1, sizeof *bwj);
-    if (!bwj || !bw_init(bwj)) {
+    tlm_bw_span bw_buf = {tlm_bw_buffer_new(), TLM_BW_BUFFER_BYTES};
+    if (!bw_buf.p) {
         fprintf(stderr, "tinylm bench: cannot allocate the 1 GiB bandwidth buffer\n");
-        free(bwj);
         tlm_pool_free(pool);
         return 1;
     }
     const bool amx = tlm_simd_active() == TLM_SIMD_AVX512 && tlm_simd_amx();
     printf("tinylm bench --kernels: simd %s%s, %d thread%s; weights in 2 MiB pages where possible\n"
-           "read bw: plain reads of a 1 GiB buffer (%d streams per thread) with the same\n"
+           "read bw: plain reads of a 1 GiB buffer (4 streams per thread) with the same\n"
            "threads, measured just before each row\n\n",
            tlm_simd_name(tlm_simd_active()),
            amx ? " + amx (512-token products; TLM_AMX=0: off)" : "",
-           threads, threads == 1 ? "" : "s", BW_STREAMS);
-    run_table(pool, bwj, types, n_types, quick, dram);
+           threads, threads == 1 ? "" : "s");
+    run_table(pool, &bw_buf, types, n_types, quick, dram);
     printf("\n1-tok GB/s and %% of bw are medians; matrices that fit in the caches (the small\n"
            "shapes) can exceed 100%%.  best: the fastest repeat, useful on a busy machine.\n"
            "%d-token GFLOP/s on up to %d rows.\n",
            GEMM_TOKENS, quick ? 2048 : 4096);
-    tlm_free_pages((void *)bwj->buf, bwj->n * sizeof *bwj->buf);
-    free(bwj);
+    tlm_free_pages((void *)bw_buf.p, TLM_BW_BUFFER_BYTES);
     tlm_pool_free(pool);
     return 0;
 }

@@ -9,13 +9,18 @@
  * -r repeats after one untimed warm-up, with a spread of half the range.
  *
  * Generation reads every weight once per token, so tokens/s is bounded by
- * read bandwidth / bytes read per token.  The same run measures that
- * bandwidth with a plain streaming read of a 1 GiB buffer on the same
- * number of threads, and reports generation as a percentage of the bound.
+ * read bandwidth / bytes read per token.  The same run measures two such
+ * bounds with plain reads on the same number of threads (bench_bw.h): of a
+ * 1 GiB buffer in 2 MiB pages (what the machine can do) and of the model's
+ * matrices where they lie (what the memory holding them can do), and
+ * reports generation as a percentage of each.  The first says how near the
+ * machine's limit generation runs; the second how much of a token is
+ * spent on anything but reading its weights.
  *
  * `bench --kernels`, `bench --tokenizer` and `bench --server` hand over to
  * the kernel, tokenizer and server benchmarks.
  */
+#include "cli/bench_bw.h"
 #include "cli/bench_kernels.h"
 #include "cli/bench_server.h"
 #include "cli/bench_structured.h"
@@ -46,15 +51,17 @@ static void usage(FILE *f) {
             "Measures, for each thread count: prompt processing (pp), generation (tg) and\n"
             "time to first token of a ~64-token chat prompt (ttft); and once: load time and\n"
             "resident memory.  Figures are medians over the repeats +- half their range,\n"
-            "after one warm-up.  tg is also given as a percentage of the machine's read\n"
-            "bandwidth bound (bandwidth / bytes of weights read per token), with the\n"
-            "bandwidth measured in the same run (streaming read of a 1 GiB buffer).\n\n"
+            "after one warm-up.  tg is also given as a percentage of two read bandwidth\n"
+            "bounds measured in the same run with plain streaming reads: of a 1 GiB buffer\n"
+            "(tg vs bw: bandwidth / bytes of weights read per token), and of the model's\n"
+            "matrices where they lie (tg vs weights: the time one read of them takes /\n"
+            "the time a token takes).\n\n"
             "  -p N        prompt tokens for pp (default 512; 0 = skip)\n"
             "  -n N        generated tokens for tg (default 128; 0 = skip)\n"
             "  -r N        repeats (default 3)\n"
             "  -t LIST     thread counts, e.g. 1,2 (default: all cores)\n"
             "  --no-ttft   skip the time-to-first-token test\n"
-            "  --no-bw     skip the bandwidth measurement\n"
+            "  --no-bw     skip the bandwidth measurements\n"
             "  --json      print JSON instead of a table\n"
             "  --json-schema FILE  also measure tg under that JSON Schema (constrained\n"
             "              decoding) against unconstrained tg, in the same run\n"
@@ -96,51 +103,39 @@ static void summarise(figure *f) {
 
 /* ---- Read bandwidth ---- */
 
-/* 16-byte vectors: a native register on every x86-64 (SSE2) and arm64, so
- * the accumulators never spill; that is enough to saturate memory. */
-typedef uint64_t v2u64 __attribute__((vector_size(16)));
-
-typedef struct bw_job {
-    const v2u64 *buf;
-    int64_t n;          /* vectors */
-    uint64_t sink[TLM_POOL_MAX_THREADS];
-} bw_job;
-
-static void bw_read(void *arg, int ith, int nth) {
-    bw_job *j = arg;
-    int64_t lo, hi;
-    tlm_pool_split(j->n, 64, ith, nth, &lo, &hi);
-    /* Four independent accumulators keep several loads in flight. */
-    v2u64 a = {0}, b = {0}, c = {0}, d = {0};
-    for (int64_t i = lo; i + 4 <= hi; i += 4) {
-        a ^= j->buf[i];
-        b ^= j->buf[i + 1];
-        c ^= j->buf[i + 2];
-        d ^= j->buf[i + 3];
-    }
-    v2u64 s = a ^ b ^ c ^ d;
-    j->sink[ith] = s[0] ^ s[1];
-}
-
-/* Best of 3 streaming reads of 1 GiB, in GB/s (0 when it cannot allocate). */
-static double read_bandwidth(int n_threads) {
-    const size_t size = (size_t)1 << 30;
-    v2u64 *buf = aligned_alloc(64, size);
-    if (!buf) return 0;
-    memset(buf, 1, size); /* fault every page in before timing */
+/* Median GB/s of 3 reads of the 1 GiB yardstick buffer (0 without the
+ * memory). */
+static double machine_bandwidth(int n_threads) {
+    tlm_bw_span buf = {tlm_bw_buffer_new(), TLM_BW_BUFFER_BYTES};
+    if (!buf.p) return 0;
     tlm_pool *pool = NULL;
     if (n_threads > 1 && tlm_pool_create(n_threads, &pool) != TLM_OK) pool = NULL;
-    bw_job j = {.buf = buf, .n = (int64_t)(size / sizeof(v2u64))};
-    double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        uint64_t t0 = tlm_time_ns();
-        tlm_pool_run(pool, bw_read, &j);
-        double s = (double)(tlm_time_ns() - t0) / 1e9;
-        if (size / s / 1e9 > best) best = (double)size / s / 1e9;
+    double gbs = tlm_bw_read(pool, &buf, 1, 3, NULL);
+    tlm_pool_free(pool);
+    tlm_free_pages((void *)buf.p, TLM_BW_BUFFER_BYTES);
+    return gbs;
+}
+
+/* Median GB/s of 3 reads of every matrix one token multiplies, where the
+ * model keeps it; *seconds gets the time of one such read (0 without the
+ * memory for the list). */
+static double weights_bandwidth(tlm_model *m, int n_threads, double *seconds) {
+    tlm_weight **ws = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *ws);
+    tlm_bw_span *spans = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *spans);
+    double gbs = 0;
+    *seconds = 0;
+    tlm_pool *pool = NULL;
+    if (ws && spans) {
+        int n = tlm_model_matrices(m, ws);
+        for (int i = 0; i < n; i++)
+            spans[i] = (tlm_bw_span){ws[i]->data, (size_t)ws[i]->rows * ws[i]->row_size};
+        if (n_threads > 1 && tlm_pool_create(n_threads, &pool) != TLM_OK) pool = NULL;
+        gbs = tlm_bw_read(pool, spans, n, 3, seconds);
     }
     tlm_pool_free(pool);
-    free(buf);
-    return best;
+    tlm_free(ws);
+    tlm_free(spans);
+    return gbs;
 }
 
 /* Bytes of weights one generated token reads: every matrix once, the
@@ -272,7 +267,8 @@ static int measure(bench *b, bench_fn fn, figure *f) {
 typedef struct result {
     int threads;
     figure pp, tg, ttft;
-    double bw;               /* GB/s on this many threads; 0 = not measured */
+    double bw;               /* GB/s reading the 1 GiB buffer; 0 = not measured */
+    double wbw, wsec;        /* GB/s and seconds reading the weights once; 0 = not measured */
 } result;
 
 static int bench_threads(bench *b, int threads, result *res) {
@@ -292,6 +288,7 @@ static int bench_threads(bench *b, int threads, result *res) {
     int rc = 0;
     if (o->p > 0) rc = rc || measure(b, run_pp, &res->pp);
     if (o->n > 0) rc = rc || measure(b, run_tg, &res->tg);
+    if (!rc && o->n > 0 && o->bw) res->wbw = weights_bandwidth(b->model, threads, &res->wsec);
     if (o->ttft) rc = rc || measure(b, run_ttft, &res->ttft);
     tlm_ctx_free(b->ctx);
     b->ctx = NULL;
@@ -302,7 +299,7 @@ static int bench_threads(bench *b, int threads, result *res) {
 
 static void row(int threads, const char *test, const figure *f, const char *unit) {
     if (!f->n) return;
-    printf("| %7d | %-12s | %12.2f ± %-8.2f | %-8s |\n", threads, test, f->median, f->spread,
+    printf("| %7d | %-13s | %12.2f ± %-8.2f | %-8s |\n", threads, test, f->median, f->spread,
            unit);
 }
 
@@ -312,8 +309,8 @@ static void print_table(const tlm_model *m, const bench_opts *o, const result *r
            "token)\n\n",
            tlm_model_path(m), tlm_model_arch(m), tlm_model_n_params(m) / 1e6,
            tlm_model_size(m) / 1e6, bpt / 1e6);
-    printf("| threads | test         |          median ± spread | unit     |\n"
-           "|--------:|--------------|-------------------------:|----------|\n");
+    printf("| threads | test          |          median ± spread | unit     |\n"
+           "|--------:|---------------|-------------------------:|----------|\n");
     char name[32];
     for (int i = 0; i < o->n_threads; i++) {
         const result *r = &res[i];
@@ -323,12 +320,15 @@ static void print_table(const tlm_model *m, const bench_opts *o, const result *r
         row(r->threads, name, &r->tg, "tokens/s");
         row(r->threads, "ttft chat64", &r->ttft, "ms");
         if (r->bw > 0 && r->tg.n)
-            printf("| %7d | %-12s | %12.1f %% of %5.1f GB/s | %-8s |\n", r->threads, "tg vs bw",
+            printf("| %7d | %-13s | %12.1f %% of %5.1f GB/s | %-8s |\n", r->threads, "tg vs bw",
                    100.0 * bpt * r->tg.median / (r->bw * 1e9), r->bw, "read bw");
+        if (r->wbw > 0 && r->tg.n)
+            printf("| %7d | %-13s | %12.1f %% of %5.1f GB/s | %-8s |\n", r->threads,
+                   "tg vs weights", 100.0 * r->tg.median * r->wsec, r->wbw, "wt read");
     }
-    printf("| %7s | %-12s | %12.2f ± %-8.2f | %-8s |\n", "-", "load", load->median, load->spread,
-           "ms");
-    printf("| %7s | %-12s | %12.1f            | %-8s |\n", "-", "resident", rss_mb, "MB");
+    printf("| %7s | %-13s | %12.2f ± %-8.2f | %-8s |\n", "-", "load", load->median,
+           load->spread, "ms");
+    printf("| %7s | %-13s | %12.1f            | %-8s |\n", "-", "resident", rss_mb, "MB");
 }
 
 static json_t *figure_json(const figure *f, const char *test, const char *unit, int threads) {
@@ -353,6 +353,11 @@ static void print_json(const tlm_model *m, const bench_opts *o, const result *re
                 json_object_set_new(t, "read_bandwidth_gbs", json_real(r->bw));
                 json_object_set_new(t, "bandwidth_pct",
                                     json_real(100.0 * bpt * r->tg.median / (r->bw * 1e9)));
+            }
+            if (r->wbw > 0) {
+                json_object_set_new(t, "weights_read_gbs", json_real(r->wbw));
+                json_object_set_new(t, "weights_read_ms", json_real(r->wsec * 1e3));
+                json_object_set_new(t, "weights_pct", json_real(100.0 * r->tg.median * r->wsec));
             }
             json_array_append_new(tests, t);
         }
@@ -480,7 +485,7 @@ static int bench_model(const bench_opts *o, const char *arg) {
     double rss_mb = resident_mb(&b);
     /* Last, so that the 1 GiB buffer does not count as the model's memory. */
     for (int i = 0; i < o->n_threads; i++)
-        if (o->bw && o->n > 0) res[i].bw = read_bandwidth(o->threads[i]);
+        if (o->bw && o->n > 0) res[i].bw = machine_bandwidth(o->threads[i]);
     double bpt = bytes_per_token(b.model);
     if (o->json) print_json(b.model, o, res, &load, rss_mb, bpt);
     else print_table(b.model, o, res, &load, rss_mb, bpt);

@@ -286,6 +286,18 @@ void tlm_model_free(tlm_model *m) {
 
 /* ---- Accessors ---- */
 
+int tlm_model_matrices(tlm_model *m, tlm_weight **out) {
+    int n = 0;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        tlm_layer *L = &m->layers[l];
+        tlm_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+        for (size_t i = 0; i < TLM_ARRAY_LEN(w); i++)
+            if (w[i]->data) out[n++] = w[i];
+    }
+    out[n++] = &m->output;
+    return n;
+}
+
 const tlm_vocab *tlm_model_vocab(const tlm_model *m) { return m->vocab; }
 tlm_model_ext *tlm_model_grammar_ext(const tlm_model *m) { return &((tlm_model *)m)->grammar; }
 const char *tlm_model_arch(const tlm_model *m) { return m->arch->name; }

@@ -32,20 +32,6 @@
 #define ARENA_ALIGN ((size_t)2 << 20)
 #define SLICE_BYTES ((size_t)8 << 20)
 
-/* Every matrix a forward pass multiplies (the token embeddings only
- * through output, when tied). */
-static int list_weights(tlm_model *m, tlm_weight **out) {
-    int n = 0;
-    for (int l = 0; l < m->hp.n_layer; l++) {
-        tlm_layer *L = &m->layers[l];
-        tlm_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-        for (size_t i = 0; i < TLM_ARRAY_LEN(w); i++)
-            if (w[i]->data) out[n++] = w[i];
-    }
-    out[n++] = &m->output;
-    return n;
-}
-
 static bool wants_pack(const tlm_weight *w) {
     return tlm_matmul_x16_pays(w->type, w->rows, w->cols);
 }
@@ -121,7 +107,7 @@ tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *er
     if (!tlm_model_repack_enabled(p)) return TLM_OK;
     tlm_weight **ws = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *ws);
     if (!ws) return tlm_error_set(err, TLM_ERR_NOMEM, "model: out of memory");
-    int n = list_weights(m, ws);
+    int n = tlm_model_matrices(m, ws);
     size_t total = 0;
     for (int i = 0; i < n; i++)
         if (wants_pack(ws[i])) total += packed_bytes(ws[i]);

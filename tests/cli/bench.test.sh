@@ -2,7 +2,8 @@
 # bench.test.sh - `tinylm bench` on a synth model, kept tiny (-p 16 -n 4):
 # every requested test appears for every thread count with the requested
 # number of samples, medians lie within the samples, the table has the same
-# rows, the bandwidth figure is computed from its parts, --kernels /
+# rows, the bandwidth figures are computed from their parts (the read of
+# the weights covers the bytes a token reads), --kernels /
 # --tokenizer reach their own benchmarks, and --kernels --dram measures a
 # matrix larger than any cache.
 set -u
@@ -42,6 +43,19 @@ mb = float(re.search(r"([0-9.]+) MB read per generated token", t).group(1))
 tg = float(re.search(r"\| tg4 +\| +([0-9.]+) ±", t).group(1))
 pct, bw = map(float, re.search(r"([0-9.]+) % of +([0-9.]+) GB/s", t).groups())
 assert bw > 0 and abs(pct - 100 * mb * 1e6 * tg / (bw * 1e9)) <= 0.02 * pct + 0.2, (pct, mb, tg, bw)
+assert re.search(r"\| tg vs weights +\| +[0-9.]+ % of +[0-9.]+ GB/s", t), t
+EOF
+"$CLI" bench "$M" -p 0 -n 4 -r 1 -t 1 --no-ttft --json >"$T/bwjson" 2>/dev/null || fail "bench --json"
+python3 - "$T/bwjson" <<'EOF' || fail "the weights-read figures do not follow from their parts"
+import json, sys
+d = json.load(open(sys.argv[1]))
+tg = d["tests"][0]
+gbs, ms, pct = tg["weights_read_gbs"], tg["weights_read_ms"], tg["weights_pct"]
+# One read of the matrices is about the bytes a token reads (all but the
+# norms and one embedding row), and the percentage is its time per token.
+assert 0.9 <= gbs * ms * 1e6 / d["bytes_per_token"] <= 1.01, (gbs, ms, d["bytes_per_token"])
+assert abs(pct - tg["median"] * ms / 10) <= 1e-6 * pct, (pct, tg["median"], ms)
+assert tg["read_bandwidth_gbs"] > 0 and tg["bandwidth_pct"] > 0, tg
 EOF
 
 "$CLI" bench --kernels --help | grep -q "bench --kernels" || fail "--kernels dispatch"
