@@ -257,7 +257,9 @@ int tlm_pool_n_threads(const tlm_pool *p) { return p ? p->n_threads : 1; }
 
 unsigned tlm_pool_spin_pauses(const tlm_pool *p) { return p ? p->spin_pauses : SPIN_PAUSES; }
 
-void tlm_pool_barrier(tlm_pool *p) {
+void tlm_pool_barrier(tlm_pool *p) { tlm_pool_barrier_warm(p, NULL, 0); }
+
+void tlm_pool_barrier_warm(tlm_pool *p, const void *next, size_t bytes) {
     if (!p || p->n_threads == 1) return;
     unsigned phase = atomic_load(&p->bar_phase);
     if (atomic_fetch_add(&p->bar_count, 1) == p->n_threads - 1) {
@@ -267,9 +269,16 @@ void tlm_pool_barrier(tlm_pool *p) {
     }
     /* A descheduled peer (the machine may be oversubscribed) must get the
      * CPU back, so long waits yield instead of spinning on. */
+    const char *line = next, *end = line ? line + bytes : NULL;
     for (unsigned i = 1; atomic_load(&p->bar_phase) == phase; i++) {
-        if (i < p->spin_pauses) cpu_relax();
-        else sched_yield();
+        if (line < end) {
+            __builtin_prefetch(line, 0, 2);
+            line += 64;
+        } else if (i < p->spin_pauses) {
+            cpu_relax();
+        } else {
+            sched_yield();
+        }
     }
 }
 

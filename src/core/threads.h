@@ -76,6 +76,11 @@ unsigned tlm_pool_spin_pauses(const tlm_pool *p);
  * (single thread) returns at once. */
 void tlm_pool_barrier(tlm_pool *pool);
 
+/* tlm_pool_barrier for a thread that will next stream [next, next +
+ * bytes): while it waits for the others it prefetches those lines (into
+ * the second-level cache), so time spent waiting becomes reading. */
+void tlm_pool_barrier_warm(tlm_pool *pool, const void *next, size_t bytes);
+
 /* Splits n items into nth contiguous ranges whose boundaries are multiples
  * of align (except the final end, n), and gives thread ith [*lo, *hi).
  * Ranges may be empty.  Because boundaries are aligned, a kernel that works

@@ -52,20 +52,27 @@ TEST(each_thread_runs_each_step_once) {
  * that let a thread through early would show a stale value. */
 typedef struct phase_job {
     tlm_pool *pool;
+    const uint8_t *warm; /* wait with tlm_pool_barrier_warm over it, if set */
+    size_t warm_bytes;
     int round;
     atomic_int slots[8];
     atomic_int errors;
 } phase_job;
+
+static void wait_all(const phase_job *j) {
+    if (j->warm) tlm_pool_barrier_warm(j->pool, j->warm, j->warm_bytes);
+    else tlm_pool_barrier(j->pool);
+}
 
 static void phase_fn(void *arg, int ith, int nth) {
     phase_job *j = arg;
     for (int k = 0; k < 3; k++) {
         int want = j->round * 3 + k;
         atomic_store(&j->slots[ith], want);
-        tlm_pool_barrier(j->pool);
+        wait_all(j);
         for (int t = 0; t < nth; t++)
             if (atomic_load(&j->slots[t]) != want) atomic_fetch_add(&j->errors, 1);
-        tlm_pool_barrier(j->pool);
+        wait_all(j);
     }
 }
 
@@ -82,6 +89,27 @@ TEST(barrier_orders_phases) {
     tlm_pool_barrier(NULL);
     phase_fn(&j, 0, 1);
     ASSERT_EQ(atomic_load(&j.errors), 0);
+}
+
+/* The same with waits that prefetch a region meanwhile: a region longer
+ * than any wait (the prefetching must stop when the others arrive) and an
+ * empty one (then it spins as the plain barrier does). */
+TEST(warm_barrier_orders_phases) {
+    size_t bytes = (size_t)4 << 20;
+    uint8_t *buf = calloc(bytes, 1);
+    ASSERT(buf != NULL);
+    for (int n = 2; n <= 3; n++) {
+        for (int empty = 0; empty <= 1; empty++) {
+            tlm_pool *p;
+            ASSERT_OK(tlm_pool_create(n, &p));
+            phase_job j = {.pool = p, .warm = buf, .warm_bytes = empty ? 0 : bytes};
+            for (j.round = 0; j.round < 2000; j.round++) tlm_pool_run(p, phase_fn, &j);
+            tlm_pool_free(p);
+            ASSERT_EQ(atomic_load(&j.errors), 0);
+        }
+    }
+    tlm_pool_barrier_warm(NULL, buf, bytes);
+    free(buf);
 }
 
 TEST(workers_wake_after_sleeping) {
@@ -156,6 +184,7 @@ TEST(split_covers_with_aligned_pieces) {
 }
 
 TEST_MAIN(TEST_ENTRY(create_rejects_bad_counts), TEST_ENTRY(each_thread_runs_each_step_once),
-          TEST_ENTRY(barrier_orders_phases), TEST_ENTRY(workers_wake_after_sleeping),
+          TEST_ENTRY(barrier_orders_phases), TEST_ENTRY(warm_barrier_orders_phases),
+          TEST_ENTRY(workers_wake_after_sleeping),
           TEST_ENTRY(dynamic_steps_claim_everything_once),
           TEST_ENTRY(split_covers_with_aligned_pieces))
