@@ -187,7 +187,7 @@ static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: tinylm bench --kernels [-t THREADS] [--types LIST] [--quick | --dram]\n\n"
+            "usage: tinylm bench --kernels [-t THREADS] [--types LIST] [--quick | --dram [--cols N]]\n\n"
             "Measures one-token products (GB/s of weights, %% of the read bandwidth measured\n"
             "in the same run) and %d-token products (GFLOP/s) for each weight type and\n"
             "shape (cols x rows).  TLM_SIMD=scalar|avx2|avx512|neon forces a kernel path.\n\n"
@@ -196,8 +196,10 @@ static void usage(FILE *f) {
             "  --quick      fewer shapes, types and repeats\n"
             "  --dram       one 2048-column matrix of >= 1.5 GiB per type instead of the\n"
             "               shapes: larger than any cache, so it streams from memory\n"
-            "               (default types then: %s)\n\n"
-            "example: tinylm bench --kernels -t 2 --types q8_0,q4_0\n",
+            "               (default types then: %s)\n"
+            "  --cols N     with --dram: N columns instead of 2048 (a model's width)\n\n"
+            "examples: tinylm bench --kernels -t 2 --types q8_0,q4_0\n"
+            "          tinylm bench --kernels --dram --cols 896 --types q4_0,f16\n",
             GEMM_TOKENS, default_types, quick_types);
 }
 
@@ -219,17 +221,17 @@ static bool parse_types(const char *list, tlm_type *out, int *n) {
 
 /* --dram's shape for a type: 2048 columns, rows (a multiple of 16, as the
  * X16 layout wants) for at least DRAM_BYTES. */
-static shape dram_shape(tlm_type type) {
-    size_t rs = tlm_type_row_size(type, 2048);
-    return (shape){2048, (int64_t)((DRAM_BYTES / rs + 15) / 16 * 16)};
+static shape dram_shape(tlm_type type, int64_t cols) {
+    size_t rs = tlm_type_row_size(type, (uint64_t)cols);
+    return (shape){cols, (int64_t)((DRAM_BYTES / rs + 15) / 16 * 16)};
 }
 
 /* The read bandwidth is measured again right before each row: on a shared
  * machine it can change by 2x within a minute, and the % column should
  * compare figures taken under the same conditions. */
 static void run_table(tlm_pool *pool, const tlm_bw_span *bw_buf, const tlm_type *types,
-                      int n_types,
-                      bool quick, bool dram) {
+                      int n_types, bool quick, int64_t dram_cols) {
+    bool dram = dram_cols > 0;
     const shape *shapes = quick ? quick_shapes : all_shapes;
     int n_shapes = quick ? (int)TLM_ARRAY_LEN(quick_shapes) : (int)TLM_ARRAY_LEN(all_shapes);
     if (dram) n_shapes = 1;
@@ -237,7 +239,7 @@ static void run_table(tlm_pool *pool, const tlm_bw_span *bw_buf, const tlm_type 
            "1-tok GB/s", "read bw", "% of bw", "best GB/s", "512-tok GFLOP/s", "layout");
     for (int ti = 0; ti < n_types; ti++) {
         for (int si = 0; si < n_shapes; si++) {
-            shape s = dram ? dram_shape(types[ti]) : shapes[si];
+            shape s = dram ? dram_shape(types[ti], dram_cols) : shapes[si];
             char dims[32];
             snprintf(dims, sizeof dims, "%lldx%lld", (long long)s.cols, (long long)s.rows);
             const char *name = tlm_type_info(types[ti])->name;
@@ -262,6 +264,7 @@ static void run_table(tlm_pool *pool, const tlm_bw_span *bw_buf, const tlm_type 
 int tlm_cli_bench_kernels(int argc, char **argv) {
     int threads = 2;
     bool quick = false, dram = false;
+    long cols = 2048;
     const char *types_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--kernels")) continue;
@@ -276,6 +279,12 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
             quick = true;
         } else if (!strcmp(argv[i], "--dram")) {
             dram = true;
+        } else if (!strcmp(argv[i], "--cols") && i + 1 < argc) {
+            cols = strtol(argv[++i], NULL, 10);
+            if (cols < 32 || cols > 65536) {
+                fprintf(stderr, "tinylm bench --kernels: --cols wants 32 to 65536\n");
+                return 2;
+            }
         } else {
             fprintf(stderr, "tinylm bench --kernels: unknown option '%s'\n\n", argv[i]);
             usage(stderr);
@@ -310,7 +319,7 @@ int tlm_cli_bench_kernels(int argc, char **argv) {
            tlm_simd_name(tlm_simd_active()),
            amx ? " + amx (512-token products; TLM_AMX=0: off)" : "",
            threads, threads == 1 ? "" : "s");
-    run_table(pool, &bw_buf, types, n_types, quick, dram);
+    run_table(pool, &bw_buf, types, n_types, quick, dram ? cols : 0);
     printf("\n1-tok GB/s and %% of bw are medians; matrices that fit in the caches (the small\n"
            "shapes) can exceed 100%%.  best: the fastest repeat, useful on a busy machine.\n"
            "%d-token GFLOP/s on up to %d rows.\n",

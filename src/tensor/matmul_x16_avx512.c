@@ -64,12 +64,14 @@ INLINE int pf_dist(tlm_type wt) {
 /* Lines of side data (scales, fifth bits) a block prefetches: the side
  * fields are a second stream, and where they are a large share of the
  * bytes (Q5_0 27%, Q4_K 14%, Q6_K 9%) leaving it to the hardware
- * prefetcher cost Q5_0 15% and Q6_K 3%.  Q5_0 prefetches 2 KiB ahead;
- * the K-quants the same block's side data in the next group (a group
- * ahead: their side data, 2.3-2.6 KiB a group, lies past the group's
- * planes, so 2 KiB ahead mostly fetched what was already on its way),
- * Q4_K 2-3% and Q6_K 4% faster than without (--dram).  For Q8_0 and Q4_0
- * side prefetches measured 0-8% slower. */
+ * prefetcher cost Q5_0 15% and Q6_K 3%.  Each prefetches the same block's
+ * side data in the next group (a group ahead: the side data lies past the
+ * group's planes, so a fixed distance mostly fetched what was already on
+ * its way, or, in the narrow groups of 896-column rows, nothing the next
+ * blocks need): Q4_K 2-3% and Q6_K 4% faster than without (--dram), Q5_0
+ * at 896 columns 10-15% faster than 2 KiB ahead (--dram --cols 896) and
+ * level at 2048.  For Q8_0 and Q4_0 side prefetches measured 0-8% slower
+ * (Q4_0 a group ahead: 2% faster at 896 columns, 5% slower at 2048). */
 INLINE int pf_side_lines(tlm_type wt) {
     return wt == TLM_TYPE_Q5_0 ? 2 : wt == TLM_TYPE_Q4_K || wt == TLM_TYPE_Q6_K ? 5 : 0;
 }
@@ -164,7 +166,7 @@ INLINE void leg_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pl = grp + b * P, *aux = side + b * A;
-        pf_ahead(aux, 2048, pf_side_lines(wt));
+        pf_ahead(aux, TLM_X16_ROWS * (int)a->w_row_size, pf_side_lines(wt));
         __m512i isum = leg_block(wt, pl, aux, x + 32 * b);
         isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(bias * xs[b]));
         __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + dofs)));

@@ -59,19 +59,21 @@ assert tg["read_bandwidth_gbs"] > 0 and tg["bandwidth_pct"] > 0, tg
 EOF
 
 "$CLI" bench --kernels --help | grep -q "bench --kernels" || fail "--kernels dispatch"
-# --dram: one row per type, a matrix no cache holds (>= 1.5 GiB), with its
-# GB/s and % of the read bandwidth consistent.
-"$CLI" bench --kernels --dram --types q8_0 -t 1 >"$T/dram" 2>&1 || fail "--dram: $(cat "$T/dram")"
+# --dram: one row per type, a matrix no cache holds (>= 1.5 GiB) as wide as
+# --cols says, with its GB/s and % of the read bandwidth consistent.
+"$CLI" bench --kernels --dram --cols 896 --types q8_0 -t 1 >"$T/dram" 2>&1 ||
+    fail "--dram: $(cat "$T/dram")"
 python3 - "$T/dram" <<'EOF' || fail "--dram row is wrong: $(cat "$T/dram")"
 import re, sys
-rows = [l.split() for l in open(sys.argv[1]) if re.match(r"q8_0 +2048x", l)]
+rows = [l.split() for l in open(sys.argv[1]) if re.match(r"q8_0 +896x", l)]
 assert len(rows) == 1, rows
 r = rows[0]
 cols, n = map(int, r[1].split("x"))
 mb, gbs, bw, pct = float(r[2]), float(r[4]), float(r[5]), float(r[6].rstrip("%"))
-assert cols == 2048 and n % 16 == 0 and mb >= 1.5 * 2**30 / 1e6 - 0.1, r
+assert cols == 896 and n % 16 == 0 and mb >= 1.5 * 2**30 / 1e6 - 0.1, r
 assert gbs > 0 and bw > 0 and abs(pct - 100 * gbs / bw) <= 1, r
 EOF
+"$CLI" bench --kernels --dram --cols 7 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--cols 7 is not a usage error"
 "$CLI" bench --tokenizer --help | grep -q "bench --tokenizer" || fail "--tokenizer dispatch"
 "$CLI" bench >/dev/null 2>&1; [ $? -eq 2 ] || fail "bench without a model is not a usage error"
 out=$("$CLI" bench "$T/none.gguf" 2>&1); [ $? -eq 1 ] || fail "missing model: wrong exit code"
