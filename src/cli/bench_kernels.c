@@ -187,7 +187,8 @@ static bool bench_one(tlm_pool *pool, tlm_type type, shape s, bool quick, result
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: tinylm bench --kernels [-t THREADS] [--types LIST] [--quick | --dram [--cols N]]\n\n"
+            "usage: tinylm bench --kernels [-t THREADS] [--types LIST]\n"
+            "                              [--quick | --dram [--cols N]]\n\n"
             "Measures one-token products (GB/s of weights, %% of the read bandwidth measured\n"
             "in the same run) and %d-token products (GFLOP/s) for each weight type and\n"
             "shape (cols x rows).  TLM_SIMD=scalar|avx2|avx512|neon forces a kernel path.\n\n"
@@ -219,8 +220,8 @@ static bool parse_types(const char *list, tlm_type *out, int *n) {
     return *n > 0;
 }
 
-/* --dram's shape for a type: 2048 columns, rows (a multiple of 16, as the
- * X16 layout wants) for at least DRAM_BYTES. */
+/* --dram's shape for a type: cols columns (2048 unless --cols), rows (a
+ * multiple of 16, as the X16 layout wants) for at least DRAM_BYTES. */
 static shape dram_shape(tlm_type type, int64_t cols) {
     size_t rs = tlm_type_row_size(type, (uint64_t)cols);
     return (shape){cols, (int64_t)((DRAM_BYTES / rs + 15) / 16 * 16)};

@@ -268,12 +268,13 @@ void tlm_pool_barrier_warm(tlm_pool *p, const void *next, size_t bytes) {
         return;
     }
     /* A descheduled peer (the machine may be oversubscribed) must get the
-     * CPU back, so long waits yield instead of spinning on. */
-    const char *line = next, *end = line ? line + bytes : NULL;
+     * CPU back, so long waits yield instead of spinning on (or prefetching:
+     * a prefetch takes the place of a pause). */
+    size_t off = 0;
     for (unsigned i = 1; atomic_load(&p->bar_phase) == phase; i++) {
-        if (line < end) {
-            __builtin_prefetch(line, 0, 2);
-            line += 64;
+        if (off < bytes && i < p->spin_pauses) {
+            __builtin_prefetch((const char *)next + off, 0, 2);
+            off += 64;
         } else if (i < p->spin_pauses) {
             cpu_relax();
         } else {

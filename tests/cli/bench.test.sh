@@ -45,7 +45,8 @@ pct, bw = map(float, re.search(r"([0-9.]+) % of +([0-9.]+) GB/s", t).groups())
 assert bw > 0 and abs(pct - 100 * mb * 1e6 * tg / (bw * 1e9)) <= 0.02 * pct + 0.2, (pct, mb, tg, bw)
 assert re.search(r"\| tg vs weights +\| +[0-9.]+ % of +[0-9.]+ GB/s", t), t
 EOF
-"$CLI" bench "$M" -p 0 -n 4 -r 1 -t 1 --no-ttft --json >"$T/bwjson" 2>/dev/null || fail "bench --json"
+"$CLI" bench "$M" -p 0 -n 4 -r 1 -t 1 --no-ttft --json >"$T/bwjson" 2>/dev/null ||
+    fail "bench --json"
 python3 - "$T/bwjson" <<'EOF' || fail "the weights-read figures do not follow from their parts"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -53,7 +54,8 @@ tg = d["tests"][0]
 gbs, ms, pct = tg["weights_read_gbs"], tg["weights_read_ms"], tg["weights_pct"]
 # One read of the matrices is about the bytes a token reads (all but the
 # norms and one embedding row), and the percentage is its time per token.
-assert 0.9 <= gbs * ms * 1e6 / d["bytes_per_token"] <= 1.01, (gbs, ms, d["bytes_per_token"])
+bpt = d["bytes_per_token"]
+assert 0.9 <= gbs * ms * 1e6 / bpt <= 1.01, (gbs, ms, bpt)
 assert abs(pct - tg["median"] * ms / 10) <= 1e-6 * pct, (pct, tg["median"], ms)
 assert tg["read_bandwidth_gbs"] > 0 and tg["bandwidth_pct"] > 0, tg
 EOF
@@ -73,7 +75,8 @@ mb, gbs, bw, pct = float(r[2]), float(r[4]), float(r[5]), float(r[6].rstrip("%")
 assert cols == 896 and n % 16 == 0 and mb >= 1.5 * 2**30 / 1e6 - 0.1, r
 assert gbs > 0 and bw > 0 and abs(pct - 100 * gbs / bw) <= 1, r
 EOF
-"$CLI" bench --kernels --dram --cols 7 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--cols 7 is not a usage error"
+"$CLI" bench --kernels --dram --cols 7 >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--cols 7 is not a usage error"
 "$CLI" bench --tokenizer --help | grep -q "bench --tokenizer" || fail "--tokenizer dispatch"
 "$CLI" bench >/dev/null 2>&1; [ $? -eq 2 ] || fail "bench without a model is not a usage error"
 out=$("$CLI" bench "$T/none.gguf" 2>&1); [ $? -eq 1 ] || fail "missing model: wrong exit code"
