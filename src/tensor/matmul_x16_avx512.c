@@ -167,6 +167,12 @@ INLINE void leg_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pl = grp + b * P, *aux = side + b * A;
         pf_ahead(aux, TLM_X16_ROWS * (int)a->w_row_size, pf_side_lines(wt));
+        /* The planes' prefetch (pf_dist past each plane) skips as many
+         * bytes of the next group's planes as the side data takes, and they
+         * lie pf_dist past the side data: Q4_0 fetches them from there, a
+         * line every other block (--dram 5% faster at 896 columns, 2% at
+         * 2048; Qwen2.5-0.5B Q4_0 tg 4%).  Q8_0 and Q5_0 measured level. */
+        if (wt == TLM_TYPE_Q4_0 && !(b & 1)) pf_here(aux, pf_dist(wt));
         __m512i isum = leg_block(wt, pl, aux, x + 32 * b);
         isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(bias * xs[b]));
         __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + dofs)));
