@@ -272,13 +272,13 @@ void tlm_pool_barrier_warm(tlm_pool *p, const void *next, size_t bytes) {
      * a prefetch takes the place of a pause). */
     size_t off = 0;
     for (unsigned i = 1; atomic_load(&p->bar_phase) == phase; i++) {
-        if (off < bytes && i < p->spin_pauses) {
+        if (i >= p->spin_pauses) {
+            sched_yield();
+        } else if (off < bytes) {
             __builtin_prefetch((const char *)next + off, 0, 2);
             off += 64;
-        } else if (i < p->spin_pauses) {
-            cpu_relax();
         } else {
-            sched_yield();
+            cpu_relax();
         }
     }
 }

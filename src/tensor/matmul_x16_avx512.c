@@ -105,6 +105,14 @@ INLINE void pf_here(const uint8_t *p, int ahead) {
     __asm__ volatile("prefetcht1 (%0)" : : "r"(a));
 }
 
+/* Block b's prefetches of side data (pf_side_lines, a group ahead) and of
+ * the lines the planes' prefetch skips (pf_skipped_every); aux is the
+ * block's side data in a group of rows a->w_row_size bytes each. */
+INLINE void pf_side(tlm_type wt, const tlm_mm_args *a, const uint8_t *aux, int64_t b) {
+    pf_ahead(aux, TLM_X16_ROWS * (int)a->w_row_size, pf_side_lines(wt));
+    if (pf_skipped_every(wt) && b % pf_skipped_every(wt) == 0) pf_here(aux, pf_dist(wt));
+}
+
 /* The 64-byte line at p, loaded once: GCC otherwise folds the load into
  * each of the two nibble masks that use it, two loads of every line. */
 INLINE __m512i line_once(const uint8_t *p) {
@@ -176,8 +184,7 @@ INLINE void leg_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pl = grp + b * P, *aux = side + b * A;
-        pf_ahead(aux, TLM_X16_ROWS * (int)a->w_row_size, pf_side_lines(wt));
-        if (pf_skipped_every(wt) && b % pf_skipped_every(wt) == 0) pf_here(aux, pf_dist(wt));
+        pf_side(wt, a, aux, b);
         __m512i isum = leg_block(wt, pl, aux, x + 32 * b);
         isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(bias * xs[b]));
         __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(aux + dofs)));
@@ -264,7 +271,7 @@ INLINE void k_group(tlm_type wt, const tlm_mm_args *a, int64_t r, int64_t t) {
         __m512 dy = _mm512_set1_ps(xb[s].d);
         __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)aux));
         __m512 f;
-        pf_ahead(aux, TLM_X16_ROWS * (int)a->w_row_size, pf_side_lines(wt));
+        pf_side(wt, a, aux, s);
         if (q4) {
             __m512i isum, imin;
             q4k_block(pl, aux, &xb[s], &isum, &imin);
