@@ -71,7 +71,8 @@ tlm_status tlm_matmul_check(tlm_type wtype, int64_t cols, tlm_error *err) {
  * arrays d, sum, s (n_tok * cols/32 entries each, legacy types); and for
  * many-token products the activation panel of the gemm kernels (one byte
  * per activation, 2 x 16 floats per 32-block and 8 x 16 int32 per 256-block
- * per 16-token tile), and as much again for the AMX kernels' panel (apa):
+ * per 16-token tile), and as much again for the AMX kernels' panel (apa,
+ * and its scales, apa_d, as large as apd):
  * kept even where AMX is off, so turning it on can never outgrow a scratch
  * sized before. */
 typedef struct scratch_layout {
@@ -94,7 +95,7 @@ static scratch_layout layout_for(tlm_type wtype, int64_t cols, int64_t n_tok) {
         l.ap_bytes = tlm_pad_u64(t16 * (size_t)cols, SCRATCH_ALIGN);
         l.apd_bytes = tlm_pad_u64(t16 * nb32 * 4, SCRATCH_ALIGN);
         l.apx_bytes = tlm_pad_u64(t16 * nsb * 32, SCRATCH_ALIGN);
-        l.apa_bytes = l.ap_bytes;
+        l.apa_bytes = l.ap_bytes + l.apd_bytes;
     }
     l.total = SCRATCH_ALIGN + l.q_bytes + 3 * l.side_bytes + l.qx_bytes + l.ap_bytes +
               2 * l.apd_bytes + l.apx_bytes + l.apa_bytes;
@@ -303,6 +304,7 @@ static void setup_scratch(mm_job *j, tlm_mm_args *a, void *scratch) {
         a->aps = (float *)(p + l.ap_bytes + l.apd_bytes);
         a->apx = (int32_t *)(p + l.ap_bytes + 2 * l.apd_bytes);
         a->apa = p + l.ap_bytes + 2 * l.apd_bytes + l.apx_bytes;
+        a->apa_d = (float *)(a->apa + l.ap_bytes);
     }
 }
 

@@ -52,6 +52,7 @@ typedef struct tlm_mm_args {
     float *apd, *aps;
     int32_t *apx;
     uint8_t *apa;           /* the AMX X16 kernels' panel (prep_x16_amx), as large as ap */
+    float *apa_d;           /* and its scales (legacy types): per tile and block, 16 tokens' */
     float *y;               /* n_tok x rows floats */
 } tlm_mm_args;
 

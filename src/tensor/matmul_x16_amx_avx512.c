@@ -84,17 +84,24 @@ static const int8_t *group_levels(tlm_type wt, const uint8_t *grp, int64_t nb, i
 /* The activation panel: per 16-token tile and block, the 16 tokens' 32
  * bytes back to back (padding tokens zero), so a tile load reads 512
  * contiguous bytes; loading them from each token's row instead (16 lines
- * cols bytes apart) was a quarter of the kernel's time. */
+ * cols bytes apart) was a quarter of the kernel's time.  For the legacy
+ * types also the tokens' block scales, per block the tile's 16 in a row:
+ * the float steps then find a block's scales at fixed offsets from one
+ * pointer, where indexing each token's row took more instructions than
+ * the steps themselves. */
 void tlm_mm_amx_prep_x16(const tlm_mm_args *a, int64_t tile) {
     const int64_t nb = a->nb32;
     uint8_t *dst = a->apa + (size_t)tile * (size_t)nb * 512;
     const bool k = a->act_type == TLM_TYPE_Q8_K;
+    float *dd = k ? NULL : a->apa_d + (size_t)tile * (size_t)nb * 16;
     for (int i = 0; i < 16; i++) {
         int64_t t = tile * 16 + i;
         if (t >= a->n_tok) {
             for (int64_t b = 0; b < nb; b++) memset(dst + b * 512 + 32 * i, 0, 32);
+            if (dd) for (int64_t b = 0; b < nb; b++) dd[b * 16 + i] = 0;
             continue;
         }
+        if (dd) for (int64_t b = 0; b < nb; b++) dd[b * 16 + i] = a->qd[t * nb + b];
         const int8_t *x = a->qx + t * a->cols;
         const tlm_block_q8_K *xk = (const tlm_block_q8_K *)(a->q + (size_t)t * a->q_row_size);
         for (int64_t b = 0; b < nb; b++) {
@@ -154,7 +161,7 @@ TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_
                                   int64_t r, int64_t t, int m) {
     const int64_t nb = a->nb32;
     const uint8_t *x = a->apa + (size_t)(t / 16) * (size_t)nb * 512;
-    const float *dy = a->qd + t * nb;
+    const float *dy = a->apa_d + (size_t)(t / 16) * (size_t)nb * 16;
     _Alignas(64) int32_t sums[2][4][16][16];
     __m512 acc[16];
     TLM_UNROLL for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
@@ -169,7 +176,7 @@ TLM_AMX_FN static void group_tile(tlm_type wt, const tlm_mm_args *a, const int8_
             __m512 dw = leg_scales(wt, a, r, b);
             TLM_UNROLL for (int i = 0; i < 16; i++) {
                 if (i >= m) break;
-                acc[i] = _mm512_add_ps(acc[i], leg_term(sums[h][k][i], dw, dy[i * nb + b]));
+                acc[i] = _mm512_add_ps(acc[i], leg_term(sums[h][k][i], dw, dy[b * 16 + i]));
             }
         }
         if (nn > 0) STORE4(sums[!h], nn);
@@ -209,7 +216,7 @@ TLM_AMX_FN static void group_tile2(tlm_type wt, const tlm_mm_args *a, const int8
                                    const int8_t *lv1, int64_t r, int64_t t) {
     const int64_t nb = a->nb32;
     const uint8_t *xa = a->apa + (size_t)(t / 16) * (size_t)nb * 512, *xb = xa + (size_t)nb * 512;
-    const float *dy = a->qd + t * nb;
+    const float *dya = a->apa_d + (size_t)(t / 16) * (size_t)nb * 16, *dyb = dya + nb * 16;
     _Alignas(64) int32_t sums[2][4][16][16];
     _Alignas(64) float acc[4][16][16];
     memset(acc, 0, sizeof acc);
@@ -221,7 +228,7 @@ TLM_AMX_FN static void group_tile2(tlm_type wt, const tlm_mm_args *a, const int8
         const __m512 dw[2] = {leg_scales(wt, a, r, b), leg_scales(wt, a, r + 16, b)};
         TLM_UNROLL for (int c = 0; c < 4; c++) {
             TLM_UNROLL for (int i = 0; i < 16; i++) {
-                __m512 f = leg_term(sums[h][c][i], dw[c % 2], dy[(16 * (c / 2) + i) * nb + b]);
+                __m512 f = leg_term(sums[h][c][i], dw[c % 2], (c < 2 ? dya : dyb)[b * 16 + i]);
                 _mm512_store_ps(acc[c][i], _mm512_add_ps(_mm512_load_ps(acc[c][i]), f));
             }
         }
