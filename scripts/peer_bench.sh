@@ -10,9 +10,11 @@
 # one also routes products through AMX, so the peer runs twice: as shipped,
 # and with the AMX library set aside (the next best, plain AVX-512).
 # With PEER_NATIVE=1 the peer's own llama-bench also runs (the tool the
-# published figures come from), built once with -march=native from the
-# llama.cpp release node-llama-cpp ships as a git bundle (about 10 minutes
-# on 2 cores; no network needed).
+# published figures come from), built once from the llama.cpp release
+# node-llama-cpp ships as a git bundle (about 10 minutes on 2 cores; no
+# network needed) for the published figures' instruction set: AVX-512 with
+# VNNI and BF16, no AMX (their machine had none; and here, built with
+# -march=native, its AMX products crashed on every quantized file).
 set -u
 tlm=${1:?tinylm binary}; dir=${2:?model dir}; reps=${3:-3}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,15 +30,17 @@ restore() { [ -f "$peer/amx.so" ] && mv "$peer/amx.so" "$amx"; }
 trap restore EXIT
 run_peer() { (cd "$peer" && node peer_bench.mjs "$1" "$reps" "$2" 2>/dev/null | tail -1); }
 native=${XDG_CACHE_HOME:-$HOME/.cache}/tinylm/llama.cpp
-if [ "${PEER_NATIVE:-0}" = 1 ] && [ ! -x "$native/build/bin/llama-bench" ]; then
+if [ "${PEER_NATIVE:-0}" = 1 ] && [ ! -x "$native/build512/bin/llama-bench" ]; then
     rm -rf "$native" && git clone -q "$peer/node_modules/node-llama-cpp/llama/gitRelease.bundle" \
-        "$native" && cmake -S "$native" -B "$native/build" -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+        "$native" && cmake -S "$native" -B "$native/build512" -DGGML_NATIVE=OFF -DGGML_AVX=ON \
+        -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON \
+        -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX512_VBMI=ON -DLLAMA_CURL=OFF \
         -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-        -DLLAMA_BUILD_SERVER=OFF >/dev/null && cmake --build "$native/build" -j"$(nproc)" \
+        -DLLAMA_BUILD_SERVER=OFF >/dev/null && cmake --build "$native/build512" -j"$(nproc)" \
         --target llama-bench >/dev/null || exit 1
 fi
 run_native() {
-    "$native/build/bin/llama-bench" -m "$1" -t 2 -p 512 -n "$2" -r "$reps" 2>/dev/null |
+    "$native/build512/bin/llama-bench" -m "$1" -t 2 -p 512 -n "$2" -r "$reps" 2>/dev/null |
         grep -E "pp512|tg$2" | awk -F'|' '{print $(NF-2) ":" $(NF-1)}' | tr -s ' ' | tr '\n' ' '
 }
 echo "== $(date) $(uptime)"

@@ -57,15 +57,48 @@ INLINE float absmax(const __m512 *v, int n16) {
     return _mm512_reduce_max_ps(m);
 }
 
-static void q8_block32(const float *x, int8_t *qs, float *d_out, int *sum_out) {
-    __m512 v[2] = {_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16)};
-    float d = absmax(v, 2) / 127.0f;
-    __m512 id = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
-    __m512i i0 = q8_lanes(_mm512_mul_ps(v[0], id)), i1 = q8_lanes(_mm512_mul_ps(v[1], id));
-    _mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(i0));
-    _mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtepi32_epi8(i1));
-    *sum_out = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
-    *d_out = d;
+/* Blocks [0, n) of x (n <= 16, 32 floats each) to Q8 levels: qs (32 bytes
+ * a block, back to back), the scales d and the level sums, each block as
+ * the reference quantizes it alone.  The per-block maximum and sum are
+ * reduced sixteen blocks at a time through a transpose: reduced one block
+ * at a time they were most of the quantizer's time, a tenth of a prompt.
+ * A maximum of non-negative numbers and an integer sum do not depend on
+ * the order they are taken in. */
+static void q8_blocks16(const float *x, int n, int8_t *qs, float d[16], int32_t isum[16]) {
+    __m512 m[16];
+    TLM_UNROLL for (int b = 0; b < 16; b++) {
+        if (b >= n) {
+            m[b] = _mm512_setzero_ps();
+            continue;
+        }
+        __m512 v[2] = {_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)};
+        m[b] = _mm512_max_ps(_mm512_abs_ps(v[1]), _mm512_max_ps(_mm512_abs_ps(v[0]),
+                                                                _mm512_setzero_ps()));
+    }
+    tlm_x86_transpose16(m);
+    __m512 amax = m[0];
+    TLM_UNROLL for (int i = 1; i < 16; i++) amax = _mm512_max_ps(amax, m[i]);
+    __m512 dv = _mm512_div_ps(amax, _mm512_set1_ps(127.0f));
+    __mmask16 nz = _mm512_cmp_ps_mask(dv, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+    _Alignas(64) float id[16];
+    _mm512_store_ps(id, _mm512_maskz_div_ps(nz, _mm512_set1_ps(1.0f), dv));
+    _mm512_storeu_ps(d, dv);
+    __m512i s[16];
+    TLM_UNROLL for (int b = 0; b < 16; b++) {
+        if (b >= n) {
+            s[b] = _mm512_setzero_si512();
+            continue;
+        }
+        __m512 vid = _mm512_set1_ps(id[b]);
+        __m512i i0 = q8_lanes(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b), vid));
+        __m512i i1 = q8_lanes(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b + 16), vid));
+        _mm_storeu_si128((__m128i *)(qs + 32 * b), _mm512_cvtepi32_epi8(i0));
+        _mm_storeu_si128((__m128i *)(qs + 32 * b + 16), _mm512_cvtepi32_epi8(i1));
+        s[b] = _mm512_add_epi32(i0, i1);
+    }
+    __m512i lo, hi;
+    tlm_x86_sum_halves16(s, &lo, &hi);
+    _mm512_storeu_si512(isum, _mm512_add_epi32(lo, hi));
 }
 
 static void q8_K_block(const float *x, tlm_block_q8_K *b) {
@@ -102,28 +135,30 @@ static void quant_act(tlm_type act, const float *x, int64_t n, uint8_t *q,
             q8_K_block(x + i * TLM_QK_K, (tlm_block_q8_K *)q + i);
         return;
     }
-    for (int64_t i = 0; i < n / TLM_QK; i++) {
-        float df;
-        int isum;
-        int8_t *qs;
-        if (act == TLM_TYPE_Q8_0) {
-            tlm_block_q8_0 *b = (tlm_block_q8_0 *)q + i;
-            qs = b->qs;
-            q8_block32(x + i * TLM_QK, qs, &df, &isum);
-            b->d = tlm_x86_to_f16(df);
-            side->d[i] = tlm_x86_f16(b->d);
-            side->s[i] = 0.0f;
-        } else {
-            tlm_block_q8_1 *b = (tlm_block_q8_1 *)q + i;
-            qs = b->qs;
-            q8_block32(x + i * TLM_QK, qs, &df, &isum);
-            b->d = tlm_x86_to_f16(df);
-            b->s = tlm_x86_to_f16((float)isum * df);
-            side->d[i] = tlm_x86_f16(b->d);
-            side->s[i] = tlm_x86_f16(b->s);
+    const int64_t nb = n / TLM_QK;
+    for (int64_t i0 = 0; i0 < nb; i0 += 16) {
+        int m = (int)TLM_MIN(16, nb - i0);
+        float df[16];
+        int32_t isum[16];
+        q8_blocks16(x + i0 * TLM_QK, m, side->qx + i0 * TLM_QK, df, isum);
+        for (int k = 0; k < m; k++) {
+            int64_t i = i0 + k;
+            tlm_f16 d = tlm_x86_to_f16(df[k]), s = 0;
+            if (act == TLM_TYPE_Q8_0) {
+                tlm_block_q8_0 *b = (tlm_block_q8_0 *)q + i;
+                b->d = d;
+                memcpy(b->qs, side->qx + i * TLM_QK, TLM_QK);
+            } else {
+                tlm_block_q8_1 *b = (tlm_block_q8_1 *)q + i;
+                s = tlm_x86_to_f16((float)isum[k] * df[k]);
+                b->d = d;
+                b->s = s;
+                memcpy(b->qs, side->qx + i * TLM_QK, TLM_QK);
+            }
+            side->d[i] = tlm_x86_f16(d);
+            side->s[i] = act == TLM_TYPE_Q8_0 ? 0.0f : tlm_x86_f16(s);
+            side->sum[i] = isum[k];
         }
-        side->sum[i] = isum;
-        memcpy(side->qx + i * TLM_QK, qs, TLM_QK);
     }
 }
 

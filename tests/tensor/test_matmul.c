@@ -298,36 +298,46 @@ TEST(batched_equals_single_bitwise) {
     tlm_simd_set(tlm_simd_best(), NULL);
 }
 
-/* Every path's activation quantizer gives the reference's bytes. */
-TEST(activation_quantizers_exact) {
-    static const tlm_type acts[] = {TLM_TYPE_Q8_0, TLM_TYPE_Q8_1, TLM_TYPE_Q8_K};
-    enum { N = 1024 };
-    float x[N];
+/* Every path's activation quantizer gives the reference's bytes: rows of
+ * 32 blocks, 28 (Qwen's width: AVX-512 quantizes 16 blocks at a time) and
+ * 3; with a zero block, ties, a signed maximum, a NaN and an infinity. */
+static void quantizers_exact(test_state *ts_, int N) {
+    static const tlm_type acts[] = {TLM_TYPE_Q8_0, TLM_TYPE_Q8_1};
+    enum { NMAX = 1024 };
+    float x[NMAX];
     for (int i = 0; i < N; i++) x[i] = grand() * (i % 97 == 0 ? 100.0f : 1.0f);
-    for (int i = 0; i < 32; i++) x[256 + i] = 0.0f;   /* an all-zero block */
-    x[600] = 3.5f, x[601] = -3.5f;                    /* ties and a signed max */
+    for (int i = 0; i < 32; i++) x[32 + i] = 0.0f;    /* an all-zero block */
+    x[70] = 3.5f, x[71] = -3.5f;                      /* ties and a signed max */
+    if (N > 640) x[600] = NAN, x[610] = INFINITY;
     for (int path = 1; path < TLM_SIMD_COUNT; path++) {
         if (!tlm_simd_supported((tlm_simd)path)) continue;
         const tlm_mm_kernels *k = tlm_mm_kernels_get((tlm_simd)path);
         if (!k || !k->quant_act) continue;
-        for (size_t a = 0; a < TLM_ARRAY_LEN(acts); a++) {
-            size_t rs = tlm_type_row_size(acts[a], N);
-            uint8_t *ref = malloc(rs), *got = malloc(rs);
-            float d[N / 32], s[N / 32], dr[N / 32], sr[N / 32];
-            int32_t sum[N / 32], sumr[N / 32];
-            int8_t qx[N], qxr[N];
+        for (size_t a = 0; a < TLM_ARRAY_LEN(acts) + (N % 256 == 0); a++) {
+            tlm_type act = a < TLM_ARRAY_LEN(acts) ? acts[a] : TLM_TYPE_Q8_K;
+            size_t rs = tlm_type_row_size(act, N);
+            uint8_t *ref = calloc(1, rs), *got = calloc(1, rs);
+            float d[NMAX / 32] = {0}, s[NMAX / 32] = {0}, dr[NMAX / 32] = {0}, sr[NMAX / 32] = {0};
+            int32_t sum[NMAX / 32] = {0}, sumr[NMAX / 32] = {0};
+            int8_t qx[NMAX] = {0}, qxr[NMAX] = {0};
             tlm_act_side side = {d, sum, s, qx}, sider = {dr, sumr, sr, qxr};
-            tlm_mm_quant_act_scalar(acts[a], x, N, ref, &sider);
-            k->quant_act(acts[a], x, N, got, &side);
+            tlm_mm_quant_act_scalar(act, x, N, ref, &sider);
+            k->quant_act(act, x, N, got, &side);
             bool same = memcmp(ref, got, rs) == 0;
-            if (acts[a] != TLM_TYPE_Q8_K)
+            if (act != TLM_TYPE_Q8_K)
                 same = same && !memcmp(d, dr, sizeof d) && !memcmp(sum, sumr, sizeof sum) &&
                        !memcmp(s, sr, sizeof s) && !memcmp(qx, qxr, sizeof qx);
             free(ref), free(got);
-            ASSERT_MSG(same, "%s quantizer for %s differs from the reference",
-                       tlm_simd_name((tlm_simd)path), tlm_type_info(acts[a])->name);
+            ASSERT_MSG(same, "%s quantizer for %s (%d columns) differs from the reference",
+                       tlm_simd_name((tlm_simd)path), tlm_type_info(act)->name, N);
         }
     }
+}
+
+TEST(activation_quantizers_exact) {
+    quantizers_exact(ts_, 1024);
+    if (!ts_->failed) quantizers_exact(ts_, 896);
+    if (!ts_->failed) quantizers_exact(ts_, 96);
 }
 
 /* tlm_matmul_multi gives each op exactly what tlm_matmul gives it, mixed
