@@ -143,20 +143,20 @@ static void quant_act(tlm_type act, const float *x, int64_t n, uint8_t *q,
         q8_blocks16(x + i0 * TLM_QK, m, side->qx + i0 * TLM_QK, df, isum);
         for (int k = 0; k < m; k++) {
             int64_t i = i0 + k;
-            tlm_f16 d = tlm_x86_to_f16(df[k]), s = 0;
+            tlm_f16 d = tlm_x86_to_f16(df[k]);
+            int8_t *qs;
             if (act == TLM_TYPE_Q8_0) {
                 tlm_block_q8_0 *b = (tlm_block_q8_0 *)q + i;
-                b->d = d;
-                memcpy(b->qs, side->qx + i * TLM_QK, TLM_QK);
+                b->d = d, qs = b->qs;
+                side->s[i] = 0.0f;
             } else {
                 tlm_block_q8_1 *b = (tlm_block_q8_1 *)q + i;
-                s = tlm_x86_to_f16((float)isum[k] * df[k]);
-                b->d = d;
-                b->s = s;
-                memcpy(b->qs, side->qx + i * TLM_QK, TLM_QK);
+                b->d = d, qs = b->qs;
+                b->s = tlm_x86_to_f16((float)isum[k] * df[k]);
+                side->s[i] = tlm_x86_f16(b->s);
             }
+            memcpy(qs, side->qx + i * TLM_QK, TLM_QK);
             side->d[i] = tlm_x86_f16(d);
-            side->s[i] = act == TLM_TYPE_Q8_0 ? 0.0f : tlm_x86_f16(s);
             side->sum[i] = isum[k];
         }
     }
