@@ -50,12 +50,15 @@ INLINE __m512i q8_lanes(__m512 v) {
     return _mm512_cvttps_epi32(tlm_x86_round_away(v));
 }
 
-/* Max |x| over n16 vectors, NaN ignored (as `fabsf(x) > amax` does). */
-INLINE float absmax(const __m512 *v, int n16) {
+/* Lane-wise max |x| over n16 vectors, NaN ignored (as `fabsf(x) > amax`
+ * does: max_ps returns its second operand when the first is NaN). */
+INLINE __m512 absmax_lanes(const __m512 *v, int n16) {
     __m512 m = _mm512_setzero_ps();
     for (int i = 0; i < n16; i++) m = _mm512_max_ps(_mm512_abs_ps(v[i]), m);
-    return _mm512_reduce_max_ps(m);
+    return m;
 }
+
+INLINE float absmax(const __m512 *v, int n16) { return _mm512_reduce_max_ps(absmax_lanes(v, n16)); }
 
 /* Blocks [0, n) of x (n <= 16, 32 floats each) to Q8 levels: qs (32 bytes
  * a block, back to back), the scales d and the level sums, each block as
@@ -72,8 +75,7 @@ static void q8_blocks16(const float *x, int n, int8_t *qs, float d[16], int32_t 
             continue;
         }
         __m512 v[2] = {_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)};
-        m[b] = _mm512_max_ps(_mm512_abs_ps(v[1]), _mm512_max_ps(_mm512_abs_ps(v[0]),
-                                                                _mm512_setzero_ps()));
+        m[b] = absmax_lanes(v, 2);
     }
     tlm_x86_transpose16(m);
     __m512 amax = m[0];
