@@ -120,8 +120,8 @@ static double machine_bandwidth(int n_threads) {
  * model keeps it; *seconds gets the time of one such read (0 without the
  * memory for the list). */
 static double weights_bandwidth(tlm_model *m, int n_threads, double *seconds) {
-    tlm_weight **ws = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *ws);
-    tlm_bw_span *spans = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *spans);
+    tlm_weight **ws = tlm_calloc(tlm_model_matrices_cap(m), sizeof *ws);
+    tlm_bw_span *spans = tlm_calloc(tlm_model_matrices_cap(m), sizeof *spans);
     double gbs = 0;
     *seconds = 0;
     tlm_pool *pool = NULL;

@@ -286,11 +286,20 @@ void tlm_model_free(tlm_model *m) {
 
 /* ---- Accessors ---- */
 
+/* Matrices per layer in tlm_model_matrices' list (a longer list does not
+ * compile: excess initializers are an error under -Werror). */
+#define LAYER_MATRICES 7
+
+size_t tlm_model_matrices_cap(const tlm_model *m) {
+    return (size_t)m->hp.n_layer * LAYER_MATRICES + 1;
+}
+
 int tlm_model_matrices(tlm_model *m, tlm_weight **out) {
     int n = 0;
     for (int l = 0; l < m->hp.n_layer; l++) {
         tlm_layer *L = &m->layers[l];
-        tlm_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+        tlm_weight *w[LAYER_MATRICES] = {&L->wq,   &L->wk, &L->wv,  &L->wo,
+                                         &L->gate, &L->up, &L->down};
         for (size_t i = 0; i < TLM_ARRAY_LEN(w); i++)
             if (w[i]->data) out[n++] = w[i];
     }

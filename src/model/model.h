@@ -131,9 +131,10 @@ struct tlm_model {
 
 /* The matrices a forward pass multiplies, layer by layer and then output
  * (the token embeddings only through output, when tied), into out, which
- * has room for hp.n_layer * 7 + 1; returns how many.  The pointers are
- * into m, writable for the packer. */
+ * has room for tlm_model_matrices_cap(m); returns how many.  The pointers
+ * are into m, writable for the packer. */
 int tlm_model_matrices(tlm_model *m, tlm_weight **out);
+size_t tlm_model_matrices_cap(const tlm_model *m);
 
 /* Packs the weights the active kernels multiply faster in the X16 layout
  * (pack.c) unless p->repack is 0 or TLM_REPACK=0; called by

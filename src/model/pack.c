@@ -105,7 +105,7 @@ static void pack_weight(tlm_pool *pool, tlm_weight *w, uint8_t *dst) {
 
 tlm_status tlm_model_pack(tlm_model *m, const tlm_model_params *p, tlm_error *err) {
     if (!tlm_model_repack_enabled(p)) return TLM_OK;
-    tlm_weight **ws = tlm_calloc((size_t)m->hp.n_layer * 7 + 1, sizeof *ws);
+    tlm_weight **ws = tlm_calloc(tlm_model_matrices_cap(m), sizeof *ws);
     if (!ws) return tlm_error_set(err, TLM_ERR_NOMEM, "model: out of memory");
     int n = tlm_model_matrices(m, ws);
     size_t total = 0;
